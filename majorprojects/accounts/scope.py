@@ -1,0 +1,129 @@
+"""The one place that decides what an account may see and change.
+
+Every list, detail page, API endpoint, export and search filters through these functions.
+Rules (SPEC C1):
+- city admin: everything; may change everything.
+- leader: reads everything; changes nothing (cockpit).
+- county: projects whose region is in its region subtree; may change them.
+- department: projects it is responsible for, or whose category/industry it governs; may change them.
+- project unit: projects it owns (and sub-projects of packages it owns); may change them.
+- auditor (security/audit admin): no project data; manages accounts and reads the audit trail
+  (separation of duties).
+Later apps scope their rows through the project they belong to: `project_q(user, "project__")`.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from .models import Role
+
+NOTHING = Q(pk__in=[])
+
+
+def _prefixed(prefix: str, **lookups) -> Q:
+    return Q(**{f"{prefix}{key}": value for key, value in lookups.items()})
+
+
+def project_q(user, prefix: str = "") -> Q:
+    """A Q over Project (or over a model reaching Project via `prefix`) for what `user` may read."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return NOTHING
+    role = user.role
+    if role in (Role.CITY_ADMIN, Role.LEADER):
+        return Q()
+    if role == Role.COUNTY:
+        if not user.region_id:
+            return NOTHING
+        return _prefixed(prefix, region__path__startswith=user.region.path)
+    if role == Role.DEPARTMENT:
+        if not user.unit_id:
+            return NOTHING
+        sector_ids = list(user.unit.sectors.values_list("id", flat=True))
+        return (
+            _prefixed(prefix, responsible_department_id=user.unit_id)
+            | _prefixed(prefix, sector_id__in=sector_ids)
+            | _prefixed(prefix, industry_id__in=sector_ids)
+        )
+    if role == Role.PROJECT_UNIT:
+        if not user.unit_id:
+            return NOTHING
+        return _prefixed(prefix, owner_unit_id=user.unit_id) | _prefixed(
+            prefix, parent__owner_unit_id=user.unit_id
+        )
+    return NOTHING
+
+
+def visible_projects_allowed(user) -> bool:
+    """Whether the account works with project data at all (the auditor does not)."""
+    return getattr(user, "is_authenticated", False) and user.is_active and user.role != Role.AUDITOR
+
+
+def can_change_projects(user) -> bool:
+    return getattr(user, "is_authenticated", False) and user.role in (
+        Role.CITY_ADMIN,
+        Role.COUNTY,
+        Role.DEPARTMENT,
+        Role.PROJECT_UNIT,
+    )
+
+
+def visible_projects(user) -> QuerySet:
+    from majorprojects.projects.models import Project
+
+    return Project.objects.filter(project_q(user))
+
+
+def changeable_projects(user) -> QuerySet:
+    from majorprojects.projects.models import Project
+
+    if not can_change_projects(user):
+        return Project.objects.none()
+    return Project.objects.filter(project_q(user))
+
+
+def get_project(user, pk, *, change: bool = False):
+    """The project if `user` may read (or change) it, else Http404 — never reveals existence."""
+    qs = changeable_projects(user) if change else visible_projects(user)
+    try:
+        return qs.select_related("region", "owner_unit", "sector", "industry").get(pk=pk)
+    except (qs.model.DoesNotExist, ValueError, TypeError):
+        raise Http404("项目不存在或无权访问")
+
+
+def can_manage_listings(user) -> bool:
+    """Annual lists and campaigns are government decisions: not for project units."""
+    return getattr(user, "is_authenticated", False) and user.role in (
+        Role.CITY_ADMIN,
+        Role.COUNTY,
+        Role.DEPARTMENT,
+    )
+
+
+def allowed_regions(user) -> QuerySet:
+    """Regions a user may place a project in (create/edit forms, API, import)."""
+    from majorprojects.organisation.models import Region
+
+    if user.role == Role.CITY_ADMIN:
+        return Region.objects.all()
+    if user.role == Role.COUNTY and user.region_id:
+        return Region.objects.filter(path__startswith=user.region.path)
+    if user.role in (Role.DEPARTMENT, Role.PROJECT_UNIT):
+        return Region.objects.all()
+    return Region.objects.none()
+
+
+def can_manage_accounts(user) -> bool:
+    """Accounts are managed by the security/audit administrator, not by the business admin
+    (separation of duties, SPEC §1): the DRC admin cannot grant itself or others access."""
+    return getattr(user, "is_authenticated", False) and user.is_active and user.role == Role.AUDITOR
+
+
+def can_read_audit(user) -> bool:
+    return getattr(user, "is_authenticated", False) and user.is_active and user.role == Role.AUDITOR
+
+
+def can_configure(user) -> bool:
+    """Organisation data (regions, units, people, work groups, categories)."""
+    return getattr(user, "is_authenticated", False) and user.is_active and user.role == Role.CITY_ADMIN

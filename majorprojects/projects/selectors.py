@@ -1,0 +1,160 @@
+"""Reads over the project library. Every figure shown on a page, an export or the API about
+projects comes from here, over a queryset already narrowed by accounts.scope."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import TypedDict
+
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum
+
+from majorprojects.audit.models import Event
+
+from .models import AnnualListing, Project, Stage
+
+ZERO = Decimal("0.00")
+
+
+class Totals(TypedDict):
+    count: int
+    total_investment: Decimal
+    planned_investment: Decimal
+
+
+def with_year(qs: QuerySet, year: int) -> QuerySet:
+    """Annotate each project with its listing for `year` (plan, list kind, key level, new start)."""
+    listing = AnnualListing.objects.filter(project=OuterRef("pk"), year=year)
+    return qs.annotate(
+        year_plan=Subquery(listing.values("planned_investment")[:1]),
+        year_list_kind=Subquery(listing.values("list_kind")[:1]),
+        year_key_level=Subquery(listing.values("key_level")[:1]),
+        year_new_start=Subquery(listing.values("is_new_start")[:1]),
+    )
+
+
+def list_rows(qs: QuerySet, year: int) -> QuerySet:
+    """The project list's rows: the related names it shows, joined once, plus the year's listing."""
+    return with_year(qs, year).select_related(
+        "region", "owner_unit", "sector", "industry", "responsible_department", "package_leader"
+    )
+
+
+def _countable(qs: QuerySet) -> QuerySet:
+    """Rows whose money is counted: a package with sub-projects in the same set is represented
+    by them (its own total is their sum), so it is left out to avoid counting twice."""
+    child_in_set = qs.filter(parent=OuterRef("pk"))
+    return qs.filter(~Exists(child_in_set))
+
+
+def project_totals(qs: QuerySet, year: int) -> Totals:
+    """Footer figures: 项目数, 总投资 and 年度计划投资 (万元) for exactly the rows listed."""
+    countable = _countable(qs.order_by())
+    ids = countable.values("pk")
+    agg = Project.objects.filter(pk__in=ids).aggregate(n=Count("pk"), total=Sum("total_investment"))
+    plan = AnnualListing.objects.filter(project__in=ids, year=year).aggregate(s=Sum("planned_investment"))[
+        "s"
+    ]
+    return Totals(count=agg["n"] or 0, total_investment=agg["total"] or ZERO, planned_investment=plan or ZERO)
+
+
+def stage_breakdown(qs: QuerySet) -> list[dict]:
+    """Projects and total investment per lifecycle stage, in lifecycle order (for charts)."""
+    rows = {
+        r["stage"]: r
+        for r in _countable(qs.order_by())
+        .values("stage")
+        .annotate(n=Count("pk"), total=Sum("total_investment"))
+    }
+    return [
+        {
+            "stage": s.value,
+            "label": s.label,
+            "count": rows.get(s.value, {}).get("n", 0),
+            "total_investment": rows.get(s.value, {}).get("total") or ZERO,
+        }
+        for s in Stage
+    ]
+
+
+def region_breakdown(qs: QuerySet, year: int, regions) -> list[dict]:
+    """Per region (each with its subtree): count, total investment, the year's planned investment."""
+    out = []
+    for region in regions:
+        sub = qs.filter(region__path__startswith=region.path)
+        totals = project_totals(sub, year)
+        out.append({"region": region, **totals})
+    return out
+
+
+def package_rollup(project: Project, year: int) -> dict:
+    """A package's sub-projects with their totals; the package's own figures are these sums."""
+    children = list(with_year(project.children.select_related("owner_unit", "region"), year))
+    return {
+        "children": children,
+        "total_investment": sum((c.total_investment for c in children), ZERO),
+        "planned_investment": sum((c.year_plan or ZERO for c in children), ZERO),
+    }
+
+
+def project_timeline(project: Project, limit: int = 200) -> QuerySet:
+    return Event.objects.filter(project=project).select_related("actor")[:limit]
+
+
+def export_rows(qs: QuerySet, year: int) -> Iterator[dict]:
+    """Plain dicts for the Excel export, streamed in chunks so 50,000 rows stay in bounded memory."""
+    tags = {}
+    qs = with_year(qs, year).order_by("region__path", "-total_investment", "id")
+    fields = [
+        "pk",
+        "name",
+        "code",
+        "region__name",
+        "owner_unit__name",
+        "sector__name",
+        "industry__name",
+        "content",
+        "address",
+        "approval_regime",
+        "start_year",
+        "end_year",
+        "total_investment",
+        "year_plan",
+        "year_list_kind",
+        "year_key_level",
+        "year_new_start",
+        "planned_start_date",
+        "planned_completion_date",
+        "stage",
+        "actual_start_date",
+        "actual_completion_date",
+        "responsible_department__name",
+        "package_leader__name",
+        "work_group__name",
+        "contact_name",
+        "contact_phone",
+        "is_private_investment",
+        "is_high_tech",
+        "parent__name",
+        "is_package",
+    ]
+    chunk: list[dict] = []
+    for row in qs.values(*fields).iterator(chunk_size=2000):
+        chunk.append(row)
+        if len(chunk) >= 2000:
+            yield from _with_tags(chunk, tags)
+            chunk = []
+    if chunk:
+        yield from _with_tags(chunk, tags)
+
+
+def _with_tags(rows: list[dict], cache: dict) -> Iterator[dict]:
+    ids = [r["pk"] for r in rows]
+    names: dict[int, list[str]] = {}
+    for pid, tag in Project.tags.through.objects.filter(project_id__in=ids).values_list(
+        "project_id", "tag__name"
+    ):
+        names.setdefault(pid, []).append(tag)
+    for r in rows:
+        r["tags"] = "、".join(sorted(names.get(r["pk"], [])))
+        yield r
