@@ -1,5 +1,7 @@
 """Fixtures shared by every test: a small city with two counties and one account per role."""
 
+from decimal import Decimal
+
 import pytest
 
 from majorprojects.accounts.models import Role
@@ -81,21 +83,21 @@ def projects(city):
             name="临川新材料产业园",
             owner_unit=city["owner_a"],
             sector=city["industry"],
-            total_investment="50000.00",
+            total_investment=Decimal("50000.00"),
         ),
         "b": ProjectFactory(
             name="青山县环城公路",
             owner_unit=city["owner_b"],
             sector=city["infra"],
             industry=city["transport"],
-            total_investment="120000.00",
+            total_investment=Decimal("120000.00"),
         ),
         "zone": ProjectFactory(
             name="经开区标准厂房",
             owner_unit=city["owner_a"],
             region=city["zone"],
             sector=city["industry"],
-            total_investment="8000.00",
+            total_investment=Decimal("8000.00"),
         ),
     }
 

@@ -27,6 +27,9 @@ def main() -> int:
             print(f"missing {path}; run `npm ci` first", file=sys.stderr)
             return 1
         shutil.copyfile(path, VENDOR / target)
+        source_map = path.with_name(path.name + ".map")
+        if source_map.exists():  # referenced from the minified file; the manifest storage checks it
+            shutil.copyfile(source_map, VENDOR / (target + ".map"))
     print(f"copied {len(FILES)} asset files to {VENDOR.relative_to(ROOT)}")
     return 0
 

@@ -4,7 +4,7 @@ with project data reads them (they are the directory of who is responsible); the
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -68,7 +68,7 @@ SECTIONS = {
 def _queryset(section: str, request: HttpRequest):
     q = request.GET.get("q", "").strip()
     if section == "regions":
-        qs = Region.objects.select_related("parent").annotate(n=Count("projects"))
+        qs = Region.objects.select_related("parent").order_by("path")
         if q:
             qs = qs.filter(Q(name__icontains=q) | Q(code__startswith=q))
     elif section == "units":

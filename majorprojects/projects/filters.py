@@ -44,7 +44,9 @@ class ProjectFilterSet(BootstrapMixin, forms.Form):
         label="类别/行业", queryset=Sector.objects.all(), required=False, empty_label="全部类别"
     )
     stage = forms.MultipleChoiceField(label="阶段", choices=Stage.choices, required=False)
-    list_kind = forms.ChoiceField(label="库别", choices=[("", "全部库别"), *ListKind.choices], required=False)
+    list_kind = forms.ChoiceField(
+        label="库别", required=False, choices=[("", "不限"), ("listed", "已列入年度清单"), *ListKind.choices]
+    )
     key_level = forms.ChoiceField(
         label="重点级别",
         required=False,
@@ -138,7 +140,7 @@ class ProjectFilterSet(BootstrapMixin, forms.Form):
         if d.get("stage"):
             qs = qs.filter(stage__in=d["stage"])
         listing = {}
-        if d.get("list_kind"):
+        if d.get("list_kind") and d["list_kind"] != "listed":
             listing["list_kind"] = d["list_kind"]
         if d.get("key_level") == "any":
             listing["key_level__in"] = [c for c, _ in KeyLevel.choices if c]
@@ -146,7 +148,7 @@ class ProjectFilterSet(BootstrapMixin, forms.Form):
             listing["key_level"] = d["key_level"]
         if d.get("new_start") in ("0", "1"):
             listing["is_new_start"] = d["new_start"] == "1"
-        if listing or d.get("year"):
+        if listing or d.get("list_kind") == "listed":
             qs = qs.filter(listings__year=year, **{f"listings__{k}": v for k, v in listing.items()})
         if d.get("approval_regime"):
             qs = qs.filter(approval_regime=d["approval_regime"])
