@@ -355,3 +355,20 @@ class ImportBatch(models.Model):
 
     def __str__(self):
         return self.original_name
+
+
+class SavedFilter(models.Model):
+    """A named project-list query kept by one account (我的筛选)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters")
+    name = models.CharField("名称", max_length=50)
+    query = models.CharField("查询条件", max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "保存的筛选"
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="saved_filter_user_name_unique")]
+
+    def __str__(self):
+        return self.name

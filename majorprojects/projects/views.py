@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST
@@ -24,7 +25,7 @@ from majorprojects.core.errors import ConflictError
 from . import exports, selectors, services
 from .filters import ProjectFilterSet, current_year
 from .forms import AttachmentForm, ListingForm, MembershipForm, ProjectForm, TransitionForm
-from .models import AnnualListing, Attachment, CampaignMembership, Stage
+from .models import AnnualListing, Attachment, CampaignMembership, SavedFilter, Stage
 
 PAGE_SIZE = 50
 TABS = [
@@ -61,6 +62,33 @@ def project_list(request: HttpRequest) -> HttpResponse:
     }
     template = "projects/_results.html" if request.headers.get("HX-Request") else "projects/list.html"
     return render(request, template, context)
+
+
+def _list_query(request: HttpRequest) -> str:
+    """The list's filters as a query string, without the page number."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+@require_POST
+def saved_filter_save(request: HttpRequest) -> HttpResponse:
+    """Keep the current filters under a name (我的筛选); the same name overwrites."""
+    _require_reader(request)
+    name = request.POST.get("name", "").strip()[:50]
+    query = request.POST.get("query", "")[:2000]
+    if not name:
+        messages.error(request, "请填写筛选名称。")
+    else:
+        SavedFilter.objects.update_or_create(user=request.user, name=name, defaults={"query": query})
+        messages.success(request, f"已保存筛选“{name}”。")
+    return redirect(f"{reverse('projects:list')}?{query}" if query else reverse("projects:list"))
+
+
+@require_POST
+def saved_filter_delete(request: HttpRequest, filter_pk: int) -> HttpResponse:
+    get_object_or_404(SavedFilter, pk=filter_pk, user=request.user).delete()
+    return redirect("projects:list")
 
 
 def project_export(request: HttpRequest) -> HttpResponse:

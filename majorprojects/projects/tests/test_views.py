@@ -281,3 +281,19 @@ def test_oversize_attachment_refused(client, users, projects, settings):
     )
     assert not Attachment.objects.exists()
     assert "上限" in response.content.decode()
+
+
+def test_saved_filters_belong_to_their_owner(client, users, listed):
+    from majorprojects.projects.models import SavedFilter
+
+    client.force_login(users["linchuan"])
+    response = client.post("/projects/filters/", {"name": "我的市重点清单", "query": "key_level=city&year=2026"})
+    assert response["Location"] == "/projects/?key_level=city&year=2026"
+    saved = SavedFilter.objects.get(user=users["linchuan"])
+    assert "我的市重点清单" in client.get("/projects/").content.decode()
+    client.force_login(users["qingshan"])
+    assert "我的市重点清单" not in client.get("/projects/").content.decode()
+    assert client.post(f"/projects/filters/{saved.pk}/delete/").status_code == 404
+    client.force_login(users["linchuan"])
+    client.post(f"/projects/filters/{saved.pk}/delete/")
+    assert not SavedFilter.objects.exists()

@@ -49,6 +49,8 @@
     var source = document.getElementById("export-href");
     var link = document.getElementById("export-link");
     if (source && link) { link.setAttribute("href", source.dataset.href); }
+    var saved = document.getElementById("save-filter-query");
+    if (source && saved) { saved.value = source.dataset.query; }
   }
 
   function init(root) {
