@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "ninja",  # /api/docs serves ninja's bundled Swagger UI assets (no CDN)
     "majorprojects.core",
     "majorprojects.accounts",
     "majorprojects.organisation",
