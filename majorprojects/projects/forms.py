@@ -6,7 +6,7 @@ from majorprojects.core.forms import AmountField, BootstrapMixin, DateInput
 from majorprojects.organisation.models import Person, Sector, Unit, UnitKind
 
 from .models import AnnualListing, AttachmentKind, BatchKind, Campaign, FundingSource, Project, Stage
-from .services import PROJECT_FIELDS
+from .services import PRE_START_STAGES, PROJECT_FIELDS
 
 
 class ProjectForm(BootstrapMixin, forms.ModelForm):
@@ -56,6 +56,15 @@ class ProjectForm(BootstrapMixin, forms.ModelForm):
             self.fields[f"fund_{source.value}"] = AmountField(
                 label=f"其中：{source.label}（万元）", required=False
             )
+        if not self.instance.pk:
+            self.fields["stage"] = forms.ChoiceField(
+                label="当前阶段",
+                initial=Stage.RESERVED,
+                required=False,
+                help_text="已开工的项目登记后通过“阶段变更”填写实际开工日期",
+                choices=[(s.value, s.label) for s in Stage if s in PRE_START_STAGES],
+            )
+            self.fields["stage"].widget.attrs["class"] = "form-select"
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
             self.fields["tags_text"].initial = "、".join(t.name for t in self.instance.tags.all())
@@ -74,6 +83,8 @@ class ProjectForm(BootstrapMixin, forms.ModelForm):
         data = self.cleaned_data
         fields = {name: data.get(name) for name in PROJECT_FIELDS if name in data}
         fields["code"] = (data.get("code") or "").strip() or None
+        if data.get("stage"):
+            fields["stage"] = data["stage"]
         tags = [
             t for t in data.get("tags_text", "").replace("，", ",").replace("、", ",").split(",") if t.strip()
         ]

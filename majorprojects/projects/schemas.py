@@ -270,6 +270,10 @@ class ProjectIn(_ProjectFields):
     region_id: int
     sector_id: int
     total_investment: AmountIn
+    stage: str | None = Field(
+        None,
+        description="登记时的阶段：conceived/reserved/preparing/signed（缺省 reserved）；开工及以后用 transitions",
+    )
 
 
 class ProjectPatch(_ProjectFields):

@@ -60,6 +60,7 @@ PROJECT_FIELDS = [
     "parent",
     "is_package",
 ]
+PRE_START_STAGES = {Stage.CONCEIVED, Stage.RESERVED, Stage.PREPARING, Stage.SIGNED}
 LISTING_FIELDS = [
     "list_kind",
     "key_level",
@@ -158,6 +159,13 @@ def project_create(
     )
     if actor.role == Role.PROJECT_UNIT and not project.owner_unit_id:
         project.owner_unit_id = actor.unit_id
+    project.stage = fields.get("stage") or Stage.RESERVED
+    if project.stage not in PRE_START_STAGES:
+        raise ValidationError(
+            {
+                "stage": "新登记的项目只能处于谋划、储备、前期或签约阶段；开工、竣工请登记后通过阶段变更填写实际日期。"
+            }
+        )
     _check_placement(actor, project)
     project.full_clean()
     project.save()

@@ -50,6 +50,8 @@ VERBS = {
     "campaign_leave": "移出专项活动",
     "attachment_add": "上传附件",
     "attachment_delete": "删除附件",
+    "project_import": "导入台账",
+    "import_discard": "放弃导入",
 }
 DETAIL_LABELS = {
     "tags": "标签",

@@ -249,3 +249,13 @@ def test_sub_project_cannot_nest(users, city):
     with pytest.raises(ValidationError) as exc:
         services.project_create(actor=users["admin"], fields=fields(city, code=None, parent=child))
     assert exc.value.message_dict["parent"] == ["子项目不能再作为打包项目。"]
+
+
+def test_new_project_may_start_at_any_stage_before_construction(users, city):
+    project = services.project_create(actor=users["linchuan"], fields=fields(city, stage=Stage.CONCEIVED))
+    assert project.stage == Stage.CONCEIVED
+    with pytest.raises(ValidationError) as exc:
+        services.project_create(
+            actor=users["linchuan"], fields=fields(city, code=None, stage=Stage.CONSTRUCTION)
+        )
+    assert "阶段变更" in exc.value.message_dict["stage"][0]

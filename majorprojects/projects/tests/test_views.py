@@ -287,7 +287,9 @@ def test_saved_filters_belong_to_their_owner(client, users, listed):
     from majorprojects.projects.models import SavedFilter
 
     client.force_login(users["linchuan"])
-    response = client.post("/projects/filters/", {"name": "我的市重点清单", "query": "key_level=city&year=2026"})
+    response = client.post(
+        "/projects/filters/", {"name": "我的市重点清单", "query": "key_level=city&year=2026"}
+    )
     assert response["Location"] == "/projects/?key_level=city&year=2026"
     saved = SavedFilter.objects.get(user=users["linchuan"])
     assert "我的市重点清单" in client.get("/projects/").content.decode()
