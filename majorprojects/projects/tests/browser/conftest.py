@@ -44,6 +44,7 @@ def page(browser, live_server, settings):
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("dialog", lambda dialog: dialog.accept())  # a person clicks OK on confirmations
     page.base = live_server.url
     yield page
     context.close()
