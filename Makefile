@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export UV_LINK_MODE := copy
 
-.PHONY: setup uv deps assets run serve test test-pg lint checks pytest browser-deps bench clean
+.PHONY: setup uv deps assets run test test-pg lint checks pytest browser-deps bench bench-pg clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
@@ -56,6 +56,9 @@ test-pg: setup browser-deps
 
 bench: setup
 	$(PY) bench/run.py
+
+bench-pg: setup
+	scripts/with_postgres.sh $(PY) bench/run.py --postgres
 
 clean:
 	rm -rf var majorprojects/static/vendor

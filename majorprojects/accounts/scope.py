@@ -6,6 +6,7 @@ Rules (SPEC C1):
 - leader: reads everything; changes nothing (cockpit).
 - county: projects whose region is in its region subtree; may change them.
 - department: projects it is responsible for, or whose category/industry it governs; may change them.
+  A cross-cutting department (统计局, 财政局 …, `Unit.reads_all_projects`) also reads every project.
 - project unit: projects it owns (and sub-projects of packages it owns); may change them.
 - auditor (security/audit admin): no project data; manages accounts and reads the audit trail
   (separation of duties).
@@ -26,12 +27,17 @@ def _prefixed(prefix: str, **lookups) -> Q:
     return Q(**{f"{prefix}{key}": value for key, value in lookups.items()})
 
 
-def project_q(user, prefix: str = "") -> Q:
-    """A Q over Project (or over a model reaching Project via `prefix`) for what `user` may read."""
+def project_q(user, prefix: str = "", *, change: bool = False) -> Q:
+    """A Q over Project (or over a model reaching Project via `prefix`) for what `user` may read
+    (or, with change=True, change)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return NOTHING
     role = user.role
-    if role in (Role.CITY_ADMIN, Role.LEADER):
+    if role == Role.CITY_ADMIN or (role == Role.LEADER and not change):
+        return Q()
+    if role == Role.LEADER:
+        return NOTHING
+    if role == Role.DEPARTMENT and not change and user.unit_id and user.unit.reads_all_projects:
         return Q()
     if role == Role.COUNTY:
         if not user.region_id:
@@ -80,7 +86,7 @@ def changeable_projects(user) -> QuerySet:
 
     if not can_change_projects(user):
         return Project.objects.none()
-    return Project.objects.filter(project_q(user))
+    return Project.objects.filter(project_q(user, change=True))
 
 
 def get_project(user, pk, *, change: bool = False):

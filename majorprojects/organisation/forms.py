@@ -20,7 +20,17 @@ class RegionForm(BootstrapMixin, forms.ModelForm):
 class UnitForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = Unit
-        fields = ["name", "short_name", "kind", "region", "credit_code", "sectors", "address", "is_active"]
+        fields = [
+            "name",
+            "short_name",
+            "kind",
+            "region",
+            "credit_code",
+            "sectors",
+            "address",
+            "reads_all_projects",
+            "is_active",
+        ]
         widgets = {"sectors": forms.SelectMultiple(attrs={"size": 8})}
 
 

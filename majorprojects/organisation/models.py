@@ -105,6 +105,11 @@ class Unit(models.Model):
         help_text="行业主管部门可查看这些类别/行业的项目",
     )
     address = models.CharField("地址", max_length=200, blank=True)
+    reads_all_projects = models.BooleanField(
+        "可查看全部项目",
+        default=False,
+        help_text="统计、财政、自然资源等综合部门：可查看本级全部项目（只读），修改范围仍为主管行业和责任项目",
+    )
     is_active = models.BooleanField("启用", default=True)
 
     class Meta:

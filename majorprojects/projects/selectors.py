@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import TypedDict
 
-from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum
 
 from majorprojects.audit.models import Event
 
@@ -40,22 +40,41 @@ def list_rows(qs: QuerySet, year: int) -> QuerySet:
     )
 
 
-def _countable(qs: QuerySet) -> QuerySet:
+def _counted(qs: QuerySet) -> Q:
     """Rows whose money is counted: a package with sub-projects in the same set is represented
-    by them (its own total is their sum), so it is left out to avoid counting twice."""
-    child_in_set = qs.filter(parent=OuterRef("pk"))
-    return qs.filter(~Exists(child_in_set))
+    by them (its own total is their sum), so it is left out to avoid counting twice. One
+    uncorrelated subquery: a NOT EXISTS over the filtered set is re-run per row on SQLite."""
+    return ~Q(pk__in=qs.filter(parent__isnull=False).values("parent_id"))
+
+
+def _countable(qs: QuerySet) -> QuerySet:
+    return qs.filter(_counted(qs))
+
+
+def list_totals(qs: QuerySet, year: int) -> tuple[int, Totals]:
+    """The number of rows listed and the footer figures, in one query that runs the filters
+    once (the list page gives the row count to its paginator instead of counting again)."""
+    qs = qs.order_by()
+    counted = _counted(qs)
+    agg = (
+        Project.objects.filter(pk__in=qs.values("pk"))
+        .annotate(this_year=FilteredRelation("listings", condition=Q(listings__year=year)))
+        .aggregate(
+            rows=Count("pk"),
+            n=Count("pk", filter=counted),
+            total=Sum("total_investment", filter=counted),
+            plan=Sum("this_year__planned_investment", filter=counted),
+        )
+    )
+    totals = Totals(
+        count=agg["n"] or 0, total_investment=agg["total"] or ZERO, planned_investment=agg["plan"] or ZERO
+    )
+    return agg["rows"] or 0, totals
 
 
 def project_totals(qs: QuerySet, year: int) -> Totals:
     """Footer figures: 项目数, 总投资 and 年度计划投资 (万元) for exactly the rows listed."""
-    countable = _countable(qs.order_by())
-    ids = countable.values("pk")
-    agg = Project.objects.filter(pk__in=ids).aggregate(n=Count("pk"), total=Sum("total_investment"))
-    plan = AnnualListing.objects.filter(project__in=ids, year=year).aggregate(s=Sum("planned_investment"))[
-        "s"
-    ]
-    return Totals(count=agg["n"] or 0, total_investment=agg["total"] or ZERO, planned_investment=plan or ZERO)
+    return list_totals(qs, year)[1]
 
 
 def stage_breakdown(qs: QuerySet) -> list[dict]:

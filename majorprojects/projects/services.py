@@ -78,7 +78,7 @@ def _require_change(actor, project: Project | None = None) -> None:
     if (
         project is not None
         and project.pk
-        and not Project.objects.filter(project_q(actor), pk=project.pk).exists()
+        and not Project.objects.filter(project_q(actor, change=True), pk=project.pk).exists()
     ):
         raise PermissionDenied("项目不存在或无权访问。")
 
@@ -213,7 +213,7 @@ def project_update(
     funding_map = _set_fundings(project, fundings)
     if funding_map is not None:
         details["funding"] = funding_map
-    if not Project.objects.filter(project_q(actor), pk=project.pk).exists():
+    if not Project.objects.filter(project_q(actor, change=True), pk=project.pk).exists():
         raise ValidationError("保存后该项目将超出您的管辖范围，请检查区域、单位或责任部门。")
     package_recalculate(project.parent)
     if old_parent and old_parent != project.parent:

@@ -51,12 +51,15 @@ def project_list(request: HttpRequest) -> HttpResponse:
     _require_reader(request)
     filterset, qs = _filtered(request)
     year = filterset.year_value
-    page = Paginator(selectors.list_rows(qs, year), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows, totals = selectors.list_totals(qs, year)
+    paginator = Paginator(selectors.list_rows(qs, year), PAGE_SIZE)
+    paginator.count = rows  # counted with the totals: the filters run once less
+    page = paginator.get_page(request.GET.get("page"))
     context = {
         "filterset": filterset,
         "page": page,
         "year": year,
-        "totals": selectors.project_totals(qs, year),
+        "totals": totals,
         "can_create": can_change_projects(request.user),
         "query": request.GET.urlencode(),
     }

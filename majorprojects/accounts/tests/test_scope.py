@@ -85,3 +85,15 @@ def test_business_admin_cannot_read_audit_or_manage_accounts(client, users):
     client.force_login(users["admin"])
     assert client.get("/audit/").status_code == 403
     assert client.get("/accounts/").status_code == 403
+
+
+def test_cross_cutting_department_reads_all_but_changes_only_its_own(users, projects, city):
+    from majorprojects.factories import UnitFactory, UserFactory
+    from majorprojects.organisation.models import UnitKind
+
+    tongji = UnitFactory(
+        name="云江市统计局", kind=UnitKind.DEPARTMENT, region=city["city"], reads_all_projects=True
+    )
+    user = UserFactory(username="tongji", role="department", unit=tongji)
+    assert names(visible_projects(user)) == ["临川新材料产业园", "经开区标准厂房", "青山县环城公路"]
+    assert names(changeable_projects(user)) == []

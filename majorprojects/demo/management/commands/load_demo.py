@@ -1,0 +1,54 @@
+"""`manage.py load_demo`: fill an empty database with the demo city 云江市."""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from majorprojects.demo.builder import build_demo, clear_demo, demo_exists
+from majorprojects.projects.models import Project
+
+YI = 10000
+
+
+class Command(BaseCommand):
+    help = "载入演示数据：虚构的云江市（10 个县市区和园区、25 个市直部门、约 640 个项目、各角色演示账号）。"
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--projects", type=int, default=640, help="项目数（含打包项目及其子项目），默认 640"
+        )
+        parser.add_argument("--seed", type=int, default=2026, help="随机种子，相同种子生成相同数据")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="已有项目或演示数据时什么也不做（供 make run 使用）"
+        )
+        parser.add_argument("--reset", action="store_true", help="先删除已有的演示数据再重建")
+
+    def handle(self, *args, projects, seed, if_empty, reset, **options):
+        if projects < 1:
+            raise CommandError("--projects 至少为 1。")
+        has_data = Project.objects.exists() or demo_exists()
+        if if_empty and has_data:
+            self.stdout.write("数据库中已有数据，未载入演示数据。")
+            return
+        if has_data and not reset:
+            raise CommandError("数据库中已有数据。如需删除演示数据并重建，请加 --reset。")
+        started = time.monotonic()
+        with transaction.atomic():
+            if reset:
+                clear_demo()
+                if Project.objects.exists():
+                    raise CommandError("删除演示数据后仍有其他项目，为避免混入演示数据，未重建。")
+            counts = build_demo(projects=projects, seed=seed)
+        seconds = time.monotonic() - started
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"已载入演示数据（{seconds:.1f} 秒）：云江市 {counts['regions']} 个县市区和园区、"
+                f"{counts['departments']} 个市直部门、{counts['units']} 个单位、{counts['people']} 名人员、"
+                f"{counts['work_groups']} 个专班；项目 {counts['projects']} 个（打包项目 {counts['packages']} 个，"
+                f"子项目 {counts['sub_projects']} 个），总投资 {counts['total_investment'] / YI:,.1f} 亿元，"
+                f"{counts['year']} 年计划投资 {counts['planned_investment'] / YI:,.1f} 亿元；"
+                f"年度清单 {counts['listings']} 条，专项活动 {counts['campaigns']} 个；演示账号 {counts['accounts']} 个。"
+            )
+        )
+        self.stdout.write("演示账号见 `python manage.py demo_logins`。")
