@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from majorprojects.audit.services import event_record
@@ -57,6 +57,8 @@ def account_create(
 @transaction.atomic
 def account_update(*, actor: User, account: User, **fields) -> User:
     account = User.objects.select_for_update().get(pk=account.pk)
+    if account.pk == actor.pk and "role" in fields and fields["role"] != account.role:
+        raise PermissionDenied("不能修改自己账号的角色。")
     before = {name: getattr(account, name) for name in ACCOUNT_FIELDS}
     for name, value in fields.items():
         if name not in ACCOUNT_FIELDS:

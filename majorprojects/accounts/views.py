@@ -117,6 +117,8 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
             services.account_update(actor=request.user, account=account, **form.cleaned_data)
         except ValidationError as exc:
             _attach_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error("role", str(exc))
         else:
             messages.success(request, f"账号 {account.username} 已保存。")
             return redirect("accounts:list")

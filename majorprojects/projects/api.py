@@ -141,7 +141,7 @@ def _service_kwargs(form: ProjectForm, given: dict, *, partial: bool) -> dict:
 # --- Output ---------------------------------------------------------------------------------
 
 
-def _detail(project_id: int) -> Project:
+def _detail(project_id: int, user) -> Project:
     """The project with everything ProjectDetail shows (called after the scope check);
     `year_listing` is this year's."""
     year = current_year()
@@ -161,7 +161,7 @@ def _detail(project_id: int) -> Project:
         .get()
     )
     if project.is_package:
-        project.rollup = {"year": year, **selectors.package_rollup(project, year)}
+        project.rollup = {"year": year, **selectors.package_rollup(project, year, user=user)}
     return project
 
 
@@ -200,7 +200,7 @@ def project_list(
 def project_detail(request: HttpRequest, project_id: int):
     _require_reader(request)
     project = get_project(request.auth, project_id)
-    return _detail(project.pk)
+    return _detail(project.pk, request.auth)
 
 
 @router.post("", response={201: ProjectDetail, **ERRORS}, summary="新增项目")
@@ -216,7 +216,7 @@ def project_create(request: HttpRequest, payload: ProjectIn):
     kwargs = _service_kwargs(ProjectForm(data, user=user), given, partial=False)
     with _api_names():
         project = services.project_create(actor=user, **kwargs)
-    return 201, _detail(project.pk)
+    return 201, _detail(project.pk, request.auth)
 
 
 @router.patch(
@@ -235,7 +235,7 @@ def project_update(request: HttpRequest, project_id: int, payload: ProjectPatch)
         services.project_update(
             actor=request.auth, project=project, expected_version=payload.version, **kwargs
         )
-    return _detail(project.pk)
+    return _detail(project.pk, request.auth)
 
 
 @router.post("/{int:project_id}/transitions", response={200: ProjectDetail, **ERRORS}, summary="阶段变更")
@@ -251,7 +251,7 @@ def project_transition(request: HttpRequest, project_id: int, payload: Transitio
             on_date=payload.on_date,
             note=payload.note,
         )
-    return _detail(project.pk)
+    return _detail(project.pk, request.auth)
 
 
 @router.put(

@@ -115,14 +115,21 @@ class ProjectFilterSet(BootstrapMixin, forms.Form):
 
     @property
     def year_value(self) -> int:
-        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
-        return data.get("year") or current_year()
+        return self._valid().get("year") or current_year()
+
+    def _valid(self) -> dict:
+        """The filters that validated: one stale or mistyped value (shown as an error on the page)
+        does not throw away the others."""
+        if not self.is_bound:
+            return {}
+        self.is_valid()
+        return self.cleaned_data
 
     def filter(self, qs: QuerySet) -> QuerySet:
-        """Apply the valid filters to a (scoped) project queryset. Invalid filters are ignored."""
-        if not self.is_bound or not self.is_valid():
+        """Apply the valid filters to a (scoped) project queryset. Invalid ones are left out."""
+        if not self.is_bound:
             return self._hide_children(qs, show=False)
-        d = self.cleaned_data
+        d = self._valid()
         year = d.get("year") or current_year()
         if d.get("q"):
             for word in normalize(d["q"]).split(" ")[:5]:
@@ -194,12 +201,6 @@ class ProjectFilterSet(BootstrapMixin, forms.Form):
 
     @property
     def active(self) -> bool:
-        return (
-            self.is_bound
-            and self.is_valid()
-            and any(
-                v not in (None, "", [], False)
-                for k, v in self.cleaned_data.items()
-                if k not in ("sort", "year")
-            )
+        return self.is_bound and any(
+            v not in (None, "", [], False) for k, v in self._valid().items() if k not in ("sort", "year")
         )

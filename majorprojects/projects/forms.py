@@ -19,7 +19,7 @@ class ProjectForm(BootstrapMixin, forms.ModelForm):
         max_length=300,
         help_text="多个标签用逗号或顿号分隔，如：数字经济、民生实事",
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     class Meta:
         model = Project
@@ -90,6 +90,12 @@ class ProjectForm(BootstrapMixin, forms.ModelForm):
         ]
         fundings = {s.value: data.get(f"fund_{s.value}") for s in FundingSource}
         return {"fields": fields, "tags": tags, "fundings": fundings}
+
+    def clean_version(self):
+        version = self.cleaned_data.get("version")
+        if self.instance.pk and not version:
+            raise forms.ValidationError("表单已过期，请刷新页面后重新编辑。")
+        return version
 
     def _post_clean(self):
         # Model validation happens in the service (one place); keep the form's own checks only.

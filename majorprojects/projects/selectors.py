@@ -106,13 +106,23 @@ def region_breakdown(qs: QuerySet, year: int, regions) -> list[dict]:
     return out
 
 
-def package_rollup(project: Project, year: int) -> dict:
-    """A package's sub-projects with their totals; the package's own figures are these sums."""
-    children = list(with_year(project.children.select_related("owner_unit", "region"), year))
+def package_rollup(project: Project, year: int, *, user=None) -> dict:
+    """A package's sub-projects that `user` may read, with the package's totals (the sums over all
+    its sub-projects). Sub-projects outside the user's scope are counted, not shown."""
+    from majorprojects.accounts.scope import project_q
+
+    children = project.children.all()
+    if user is not None:
+        children = children.filter(project_q(user))
+    shown = list(with_year(children.select_related("owner_unit", "region"), year))
+    plan = AnnualListing.objects.filter(project__parent=project, year=year).aggregate(
+        s=Sum("planned_investment")
+    )
     return {
-        "children": children,
-        "total_investment": sum((c.total_investment for c in children), ZERO),
-        "planned_investment": sum((c.year_plan or ZERO for c in children), ZERO),
+        "children": shown,
+        "hidden_count": project.children.count() - len(shown),
+        "total_investment": project.children.aggregate(s=Sum("total_investment"))["s"] or ZERO,
+        "planned_investment": plan["s"] or ZERO,
     }
 
 

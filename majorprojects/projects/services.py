@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Max, Sum
 from django.utils import timezone
 
 from majorprojects.accounts.models import Role
@@ -133,20 +133,32 @@ def _set_fundings(project: Project, fundings: dict[str, Decimal] | None) -> dict
 
 
 def package_recalculate(package: Project | None) -> None:
-    """A package's total investment and each year's planned investment are its sub-projects' sums."""
+    """A package with sub-projects holds their sums: total investment, and for every year in which
+    a sub-project is listed, the planned investment of the package's own listing (created when
+    missing). Years in which no sub-project is listed count zero. A package without sub-projects
+    keeps its own figures."""
     if package is None or not package.children.exists():
         return
     total = package.children.aggregate(s=Sum("total_investment"))["s"] or Decimal(0)
     Project.objects.filter(pk=package.pk).update(total_investment=total)
-    for row in (
-        AnnualListing.objects.filter(project__parent=package)
+    by_year = {
+        row["year"]: row
+        for row in AnnualListing.objects.filter(project__parent=package)
         .values("year")
-        .annotate(s=Sum("planned_investment"))
-    ):
-        listing = AnnualListing.objects.filter(project=package, year=row["year"]).first()
-        if listing:
+        .annotate(s=Sum("planned_investment"), kind=Max("list_kind"))
+    }
+    for year, row in by_year.items():
+        listing, created = AnnualListing.objects.get_or_create(
+            project=package,
+            year=year,
+            defaults={"list_kind": row["kind"], "planned_investment": row["s"]},
+        )
+        if not created and listing.planned_investment != row["s"]:
             listing.planned_investment = row["s"]
             listing.save(update_fields=["planned_investment"])
+    AnnualListing.objects.filter(project=package).exclude(year__in=by_year).exclude(
+        planned_investment=0
+    ).update(planned_investment=0)
 
 
 @transaction.atomic
@@ -218,6 +230,7 @@ def project_update(
     package_recalculate(project.parent)
     if old_parent and old_parent != project.parent:
         package_recalculate(old_parent)
+    package_recalculate(project)  # a package's own figures stay the sums of its sub-projects
     event_record(actor=actor, verb="project_update", target=project, project=project, details=details)
     return project
 
@@ -317,6 +330,7 @@ def listing_save(*, actor, project: Project, year: int, **fields) -> AnnualListi
     listing.full_clean(validate_unique=False)
     listing.save()
     package_recalculate(project.parent)
+    package_recalculate(project)
     event_record(
         actor=actor,
         verb="listing_create" if created else "listing_update",
@@ -335,6 +349,7 @@ def listing_delete(*, actor, listing: AnnualListing) -> None:
         raise PermissionDenied("年度清单由县市区、行业部门或市级管理员维护。")
     project, year = listing.project, listing.year
     listing.delete()
+    package_recalculate(project.parent)
     event_record(
         actor=actor,
         verb="listing_delete",

@@ -126,7 +126,7 @@ def _detail_context(request: HttpRequest, project, tab: str) -> dict:
         context["funding"] = project.funding.all()
         context["tags"] = project.tags.all()
         if project.is_package:
-            context["rollup"] = selectors.package_rollup(project, year)
+            context["rollup"] = selectors.package_rollup(project, year, user=request.user)
             context["year"] = year
         context["transition_form"] = TransitionForm(initial={"stage": _next_stage(project.stage)})
     elif tab == "listings":
@@ -191,7 +191,7 @@ def project_edit(request: HttpRequest, pk: int) -> HttpResponse:
             project = services.project_update(
                 actor=request.user,
                 project=project,
-                expected_version=form.cleaned_data.get("version") or project.version,
+                expected_version=form.cleaned_data["version"],
                 **form.service_kwargs(),
             )
         except ConflictError as exc:
@@ -316,8 +316,12 @@ def attachment_download(request: HttpRequest, pk: int, attachment_pk: int) -> Fi
     project = get_project(request.user, pk)
     attachment = get_object_or_404(Attachment, pk=attachment_pk, project=project)
     inline = attachment.extension in (".pdf", ".jpg", ".jpeg", ".png") and request.GET.get("download") != "1"
+    try:
+        handle = attachment.file.open("rb")
+    except OSError:
+        raise Http404("附件文件不存在")
     response = FileResponse(
-        attachment.file.open("rb"),
+        handle,
         as_attachment=not inline,
         filename=attachment.original_name,
         content_type=attachment.content_type,

@@ -129,3 +129,12 @@ def test_security_headers(client, users):
     response = client.get("/")
     assert "script-src 'self'" in response["Content-Security-Policy"]
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_security_admin_cannot_promote_itself(client, users):
+    auditor = users["auditor"]
+    client.force_login(auditor)
+    response = client.post(f"/accounts/{auditor.pk}/edit/", {"username": "auditor", "role": Role.CITY_ADMIN})
+    assert "不能修改自己账号的角色" in response.content.decode()
+    auditor.refresh_from_db()
+    assert auditor.role == Role.AUDITOR

@@ -32,8 +32,11 @@ def _require(actor, batch: ImportBatch | None = None) -> None:
 
 def _plan(actor, batch: ImportBatch, content: bytes | None = None) -> Plan:
     if content is None:
-        with batch.file.open("rb") as f:
-            content = f.read()
+        try:
+            with batch.file.open("rb") as f:
+                content = f.read()
+        except OSError:
+            raise ImportFileError("上传的文件已不存在，请重新上传。")
     sheet = read_sheet(
         content,
         name=batch.original_name,

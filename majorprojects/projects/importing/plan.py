@@ -471,7 +471,8 @@ def _match(p: _Parsed, by_code, by_owner_name, changeable: set[int], seen: dict)
         seen[key] = record.row
     if project is not None:
         if project.pk not in changeable:
-            row.errors.append(f"第 {record.row} 行：项目“{project.name}”已存在，但不在您可修改的范围内")
+            # the other project's name is not shown: it may be outside what this account may read
+            row.errors.append(f"第 {record.row} 行：该项目已登记，但不在您可修改的范围内，请联系市级管理员")
             return False
         row.project = project
         row.version = project.version
@@ -530,9 +531,7 @@ def _compare(p: _Parsed, year: int, actor, lookups: Lookups, default_kind: str, 
         row.errors.append(_cell_error(record, sheet_column("parent"), message))
     code = want.get("code")
     if code and code in by_code and by_code[code] != project:
-        row.errors.append(
-            _cell_error(record, sheet_column("code"), f"项目代码“{code}”已被项目“{by_code[code].name}”使用")
-        )
+        row.errors.append(_cell_error(record, sheet_column("code"), f"项目代码“{code}”已被其他项目使用"))
     candidate = copy.copy(project) if project is not None else Project()
     changes = []
     fields = {}

@@ -235,7 +235,7 @@ def test_county_cannot_import_another_countys_rows(users, projects):
     plan = plan_for(users["linchuan"], rows, merges=())
     assert plan.messages() == [
         "第 3 行「所在区域」：“青山县”不在您的管辖范围内",
-        "第 4 行：项目“青山县环城公路”已存在，但不在您可修改的范围内",
+        "第 4 行：该项目已登记，但不在您可修改的范围内，请联系市级管理员",
     ]
     with pytest.raises(ImportRejected):
         plan_apply(actor=users["linchuan"], plan=plan)

@@ -259,3 +259,58 @@ def test_new_project_may_start_at_any_stage_before_construction(users, city):
             actor=users["linchuan"], fields=fields(city, code=None, stage=Stage.CONSTRUCTION)
         )
     assert "阶段变更" in exc.value.message_dict["stage"][0]
+
+
+@pytest.fixture
+def package(users, city):
+    """A package in 临川区 with one sub-project there and one in 青山县 (hand-worked sums below)."""
+    package = ProjectFactory(name="云江城区管网打包项目", owner_unit=city["owner_a"], is_package=True)
+    a = ProjectFactory(
+        name="临川管网", owner_unit=city["owner_a"], parent=package, total_investment=Decimal("6000")
+    )
+    b = ProjectFactory(
+        name="青山管网", owner_unit=city["owner_b"], parent=package, total_investment=Decimal("4000")
+    )
+    services.listing_save(
+        actor=users["admin"],
+        project=a,
+        year=2026,
+        list_kind="construction",
+        planned_investment=Decimal("1500"),
+    )
+    services.listing_save(
+        actor=users["admin"],
+        project=b,
+        year=2026,
+        list_kind="construction",
+        planned_investment=Decimal("500"),
+    )
+    package.refresh_from_db()
+    return package, a, b
+
+
+def test_package_listing_is_created_from_sub_projects_and_follows_deletes(users, package):
+    package, _a, b = package
+    assert package.total_investment == Decimal("10000.00")
+    assert package.listings.get(year=2026).planned_investment == Decimal("2000.00")
+    services.listing_delete(actor=users["admin"], listing=b.listings.get(year=2026))
+    assert package.listings.get(year=2026).planned_investment == Decimal("1500.00")
+
+
+def test_package_total_cannot_drift_from_its_sub_projects(users, package):
+    package, _a, _b = package
+    services.project_update(actor=users["admin"], project=package, fields={"total_investment": Decimal("1")})
+    package.refresh_from_db()
+    assert package.total_investment == Decimal("10000.00")
+
+
+def test_package_rollup_hides_sub_projects_outside_scope(users, package):
+    from majorprojects.projects.selectors import package_rollup
+
+    package, _a, _b = package
+    rollup = package_rollup(package, 2026, user=users["linchuan"])
+    assert [c.name for c in rollup["children"]] == ["临川管网"]
+    assert rollup["hidden_count"] == 1
+    assert rollup["total_investment"] == Decimal("10000.00") and rollup["planned_investment"] == Decimal(
+        "2000.00"
+    )

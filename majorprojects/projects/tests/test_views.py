@@ -299,3 +299,35 @@ def test_saved_filters_belong_to_their_owner(client, users, listed):
     client.force_login(users["linchuan"])
     client.post(f"/projects/filters/{saved.pk}/delete/")
     assert not SavedFilter.objects.exists()
+
+
+def test_missing_attachment_file_is_404_not_500(client, users, projects):
+    client.force_login(users["owner_a"])
+    pdf = SimpleUploadedFile("批复.pdf", PDF, content_type="application/pdf")
+    client.post(f"/projects/{projects['a'].pk}/attachments/", {"kind": "approval", "file": pdf})
+    attachment = Attachment.objects.get()
+    attachment.file.storage.delete(attachment.file.name)
+    assert client.get(f"/projects/{projects['a'].pk}/attachments/{attachment.pk}/").status_code == 404
+
+
+def test_edit_without_version_is_refused(client, users, projects, city):
+    client.force_login(users["linchuan"])
+    data = {
+        "name": "新名称",
+        "owner_unit": city["owner_a"].pk,
+        "region": city["linchuan"].pk,
+        "sector": city["industry"].pk,
+        "approval_regime": "filing",
+        "total_investment": "50000",
+    }
+    response = client.post(f"/projects/{projects['a'].pk}/edit/", data)
+    assert "表单已过期" in response.content.decode()
+    projects["a"].refresh_from_db()
+    assert projects["a"].name == "临川新材料产业园"
+
+
+def test_one_bad_filter_value_keeps_the_others(client, users, listed):
+    client.force_login(users["admin"])
+    response = client.get("/projects/", {"q": "环城", "year": "abc"})
+    assert {p.name for p in response.context["page"]} == {"青山县环城公路"}
+    assert "已忽略" in response.content.decode()
