@@ -55,6 +55,17 @@ COLUMNS = [
     Column("parent", "所属打包项目", 24),
 ]
 
+# Cell formats shared by the export and the import template, so both look like one ledger.
+TITLE_FORMAT = {"bold": True, "font_size": 16, "align": "center"}
+HEAD_FORMAT = {
+    "bold": True,
+    "bg_color": "#DCE6F1",
+    "border": 1,
+    "text_wrap": True,
+    "align": "center",
+    "valign": "vcenter",
+}
+
 _REGIME = dict(ApprovalRegime.choices)
 _LIST = dict(ListKind.choices)
 _KEY = dict(KeyLevel.choices)
@@ -119,17 +130,8 @@ def projects_xlsx(rows: Iterable[dict], *, year: int, title: str, totals: dict |
         {"constant_memory": True, "in_memory": False, "strings_to_formulas": False, "strings_to_urls": False},
     )
     sheet = book.add_worksheet("项目清单")
-    title_fmt = book.add_format({"bold": True, "font_size": 16, "align": "center"})
-    head_fmt = book.add_format(
-        {
-            "bold": True,
-            "bg_color": "#DCE6F1",
-            "border": 1,
-            "text_wrap": True,
-            "align": "center",
-            "valign": "vcenter",
-        }
-    )
+    title_fmt = book.add_format(TITLE_FORMAT)
+    head_fmt = book.add_format(HEAD_FORMAT)
     money_fmt = book.add_format({"num_format": "#,##0.00"})
     date_fmt = book.add_format({"num_format": "yyyy-mm-dd"})
     total_fmt = book.add_format({"bold": True, "num_format": "#,##0.00"})

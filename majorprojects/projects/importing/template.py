@@ -85,17 +85,8 @@ def template_xlsx(*, actor, year: int) -> bytes:
         buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
     )
     sheet = book.add_worksheet("项目清单")
-    title_fmt = book.add_format({"bold": True, "font_size": 16, "align": "center"})
-    head_fmt = book.add_format(
-        {
-            "bold": True,
-            "bg_color": "#DCE6F1",
-            "border": 1,
-            "text_wrap": True,
-            "align": "center",
-            "valign": "vcenter",
-        }
-    )
+    title_fmt = book.add_format(exports.TITLE_FORMAT)
+    head_fmt = book.add_format(exports.HEAD_FORMAT)
     example_fmt = book.add_format({"font_color": "#7F7F7F", "italic": True})
     money_fmt = book.add_format({"num_format": "#,##0.00", "font_color": "#7F7F7F", "italic": True})
     date_fmt = book.add_format({"num_format": "yyyy-mm-dd", "font_color": "#7F7F7F", "italic": True})
