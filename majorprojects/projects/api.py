@@ -44,16 +44,7 @@ router = Router(tags=["项目库"])
 
 MAX_LIMIT = 500
 # Foreign keys are `<name>_id` in the API and `<name>` in the forms and services.
-FK_FIELDS = (
-    "owner_unit",
-    "region",
-    "sector",
-    "industry",
-    "package_leader",
-    "responsible_department",
-    "work_group",
-    "parent",
-)
+FK_FIELDS = services.PROJECT_FK_FIELDS
 
 
 # --- Access ---------------------------------------------------------------------------------

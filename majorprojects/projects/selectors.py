@@ -132,7 +132,6 @@ def project_timeline(project: Project, limit: int = 200) -> QuerySet:
 
 def export_rows(qs: QuerySet, year: int) -> Iterator[dict]:
     """Plain dicts for the Excel export, streamed in chunks so 50,000 rows stay in bounded memory."""
-    tags = {}
     qs = with_year(qs, year).order_by("region__path", "-total_investment", "id")
     fields = [
         "pk",
@@ -171,13 +170,13 @@ def export_rows(qs: QuerySet, year: int) -> Iterator[dict]:
     for row in qs.values(*fields).iterator(chunk_size=2000):
         chunk.append(row)
         if len(chunk) >= 2000:
-            yield from _with_tags(chunk, tags)
+            yield from _with_tags(chunk)
             chunk = []
     if chunk:
-        yield from _with_tags(chunk, tags)
+        yield from _with_tags(chunk)
 
 
-def _with_tags(rows: list[dict], cache: dict) -> Iterator[dict]:
+def _with_tags(rows: list[dict]) -> Iterator[dict]:
     ids = [r["pk"] for r in rows]
     names: dict[int, list[str]] = {}
     for pid, tag in Project.tags.through.objects.filter(project_id__in=ids).values_list(

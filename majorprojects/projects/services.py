@@ -60,6 +60,8 @@ PROJECT_FIELDS = [
     "parent",
     "is_package",
 ]
+# The foreign keys among PROJECT_FIELDS (`<name>_id` in the API; full_clean exclusions in import).
+PROJECT_FK_FIELDS = tuple(name for name in PROJECT_FIELDS if Project._meta.get_field(name).is_relation)
 PRE_START_STAGES = {Stage.CONCEIVED, Stage.RESERVED, Stage.PREPARING, Stage.SIGNED}
 LISTING_FIELDS = [
     "list_kind",

@@ -3,6 +3,7 @@ transitions, listings, campaigns, attachments and the Excel export. Scope: accou
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -289,7 +290,7 @@ def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
     form = AttachmentForm(request.POST, request.FILES)
     if form.is_valid():
         upload = form.cleaned_data["file"]
-        if upload.size > services.settings.ATTACHMENT_MAX_BYTES:
+        if upload.size > settings.ATTACHMENT_MAX_BYTES:
             messages.error(request, "文件超过大小上限。")
         else:
             try:

@@ -83,17 +83,7 @@ ERROR_COLUMN = {
     "is_private_investment": "private",
     "is_high_tech": "high_tech",
 }
-FK_FIELDS = [
-    "owner_unit",
-    "region",
-    "sector",
-    "industry",
-    "package_leader",
-    "responsible_department",
-    "work_group",
-    "parent",
-    "created_by",
-]
+FK_FIELDS = [*services.PROJECT_FK_FIELDS, "created_by"]
 _CHOICE_LABELS = {
     "approval_regime": dict(ApprovalRegime.choices),
     "list_kind": dict(ListKind.choices),
