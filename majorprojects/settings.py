@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "majorprojects.organisation",
     "majorprojects.audit",
     "majorprojects.projects",
+    "majorprojects.reporting",
     "majorprojects.demo",
 ]
 
@@ -164,3 +165,13 @@ LOGGING = {
 
 # Name of the deployment shown in the header (a county, a city or a province).
 PLATFORM_NAME = os.environ.get("PLATFORM_NAME", "重大项目调度平台")
+
+# Dispatch (SPEC §4): time progress for month m is m/12 ("month"), or the share of the year's
+# days elapsed at the month's end ("day").
+TIME_PROGRESS_BASIS = os.environ.get("TIME_PROGRESS_BASIS", "month")
+
+# The single-machine scheduler (manage.py run_scheduler): command name → minutes between runs.
+# Every command is idempotent, so a restart that reruns them early is harmless.
+SCHEDULED_COMMANDS = {
+    "open_periods": 60,
+}

@@ -7,6 +7,7 @@ urlpatterns = [
     path("accounts/", include("majorprojects.accounts.urls")),
     path("org/", include("majorprojects.organisation.urls")),
     path("projects/", include("majorprojects.projects.urls")),
+    path("dispatch/", include("majorprojects.reporting.urls")),
     path("audit/", include("majorprojects.audit.urls")),
     path("api/", api.urls),
 ]

@@ -133,3 +133,63 @@ def can_read_audit(user) -> bool:
 def can_configure(user) -> bool:
     """Organisation data (regions, units, people, work groups, categories)."""
     return getattr(user, "is_authenticated", False) and user.is_active and user.role == Role.CITY_ADMIN
+
+
+# --- Dispatch reports (reporting app) -------------------------------------------------------
+# A report is read by whoever reads its project and filled by whoever may change its project
+# (the project unit itself, or its county or department on its behalf). Review is a government
+# act: the county or department over the project, or the city admin. Locking periods and
+# deciding corrections of locked data are the city's.
+
+
+def reports_q(user, *, change: bool = False) -> Q:
+    return project_q(user, "project__", change=change)
+
+
+def visible_reports(user) -> QuerySet:
+    from majorprojects.reporting.models import Report
+
+    if not visible_projects_allowed(user):
+        return Report.objects.none()
+    return Report.objects.filter(reports_q(user))
+
+
+def can_fill_report(user, report) -> bool:
+    return can_change_projects(user) and changeable_projects(user).filter(pk=report.project_id).exists()
+
+
+def can_review_reports(user) -> bool:
+    return can_manage_listings(user)
+
+
+def can_review_report(user, report) -> bool:
+    return can_review_reports(user) and changeable_projects(user).filter(pk=report.project_id).exists()
+
+
+def reviewable_reports(user) -> QuerySet:
+    from majorprojects.reporting.models import Report
+
+    if not can_review_reports(user):
+        return Report.objects.none()
+    return Report.objects.filter(reports_q(user, change=True))
+
+
+def fillable_reports(user) -> QuerySet:
+    from majorprojects.reporting.models import Report
+
+    if not can_change_projects(user):
+        return Report.objects.none()
+    return Report.objects.filter(reports_q(user, change=True))
+
+
+def get_report(user, pk, *, change: bool = False):
+    """The report if `user` may read (or fill) it, else Http404."""
+    qs = fillable_reports(user) if change else visible_reports(user)
+    try:
+        return qs.select_related("period__schedule", "project__region", "project__owner_unit").get(pk=pk)
+    except (qs.model.DoesNotExist, ValueError, TypeError):
+        raise Http404("报表不存在或无权访问")
+
+
+def can_lock_periods(user) -> bool:
+    return can_configure(user)

@@ -131,6 +131,16 @@ class Project(models.Model):
     planned_completion_date = models.DateField("计划竣工日期", null=True, blank=True)
     actual_start_date = models.DateField("实际开工日期", null=True, blank=True)
     actual_completion_date = models.DateField("实际竣工日期", null=True, blank=True)
+    main_structure_date = models.DateField("主体完工日期", null=True, blank=True)
+    stats_included = models.BooleanField("已入统", default=False)
+    stats_included_date = models.DateField("入统日期", null=True, blank=True)
+    prior_investment = models.DecimalField(
+        "启用本平台前累计完成投资（万元）",
+        default=Decimal(0),
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="开工累计完成 = 此数 + 各期调度完成投资",
+        **MONEY,
+    )
     parent = models.ForeignKey(
         "self",
         verbose_name="所属打包项目",
