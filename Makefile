@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export UV_LINK_MODE := copy
 
-.PHONY: setup uv deps assets run test test-pg lint checks pytest browser-deps bench bench-pg clean
+.PHONY: setup uv deps assets run test test-pg lint checks pytest browser-deps bench bench-pg bench-dispatch bench-dispatch-pg clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
@@ -59,6 +59,15 @@ bench: setup
 
 bench-pg: setup
 	scripts/with_postgres.sh $(PY) bench/run.py --postgres
+
+# Dispatch at province scale (50,000 projects × 60 months of reports) on SQLite; the -pg target
+# runs it on a throwaway PostgreSQL 15 cluster, then the month-end burst over HTTP (gunicorn).
+bench-dispatch: setup
+	$(PY) bench/dispatch_scale.py
+
+bench-dispatch-pg: setup
+	scripts/with_postgres.sh $(PY) bench/dispatch_scale.py --postgres
+	scripts/with_postgres.sh $(PY) bench/dispatch_burst.py --postgres
 
 clean:
 	rm -rf var majorprojects/static/vendor

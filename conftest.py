@@ -26,6 +26,29 @@ def _test_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session")
+def browser():
+    """Chromium for every browser test in the session (Playwright's sync API allows one instance
+    per thread, so all suites share this one)."""
+    import os
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from majorprojects.projects.tests.browser.conftest import ARGS, CHROMIUM
+
+    expect.set_options(timeout=15_000)  # a loaded CI machine: waits end as soon as the page is ready
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # (fixtures, assertions) are still synchronous and safe here.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"chromium not found at {CHROMIUM}: apt-get install -y chromium")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
 @pytest.fixture
 def password():
     return TEST_PASSWORD

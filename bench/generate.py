@@ -40,7 +40,7 @@ def main() -> None:
         print(json.dumps({"projects": existing, "reused": True}))
         return
     started = time.perf_counter()
-    counts = build_demo(projects=args.projects)
+    counts = build_demo(projects=args.projects, history=False)
     seconds = time.perf_counter() - started
     # Production databases have planner statistics (PostgreSQL autovacuum; SQLite `PRAGMA
     # optimize`); a freshly loaded one does not, so gather them once.

@@ -8,6 +8,8 @@ Error bodies (docs/api.md):
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -32,7 +34,11 @@ def _user_for_key(key: str):
     )
     if token is None:
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    now = timezone.now()
+    # "last used" to the minute: a county's clients share one token, and writing its row on every
+    # request would serialise them at month's end.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
 
 
@@ -231,6 +237,8 @@ def on_unauthenticated(request, exc):
 
 from majorprojects.organisation.api import router as organisation_router  # noqa: E402
 from majorprojects.projects.api import router as projects_router  # noqa: E402
+from majorprojects.reporting.api import router as reporting_router  # noqa: E402
 
 api.add_router("/", organisation_router)
 api.add_router("/projects", projects_router)
+api.add_router("/", reporting_router)

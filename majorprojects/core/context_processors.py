@@ -8,6 +8,9 @@ from majorprojects.accounts.scope import (
     visible_projects_allowed,
 )
 
+# Pages without their own entry that belong under one (the entry is shown active there).
+SECTIONS = {"reporting:periods": ("reporting:schedules", "reporting:corrections")}
+
 
 def _nav(request) -> list[dict]:
     user = request.user
@@ -19,6 +22,12 @@ def _nav(request) -> list[dict]:
     if can_change_projects(user):
         items.append(("projects:import", "导入台账"))
     if visible_projects_allowed(user):
+        items += [
+            ("reporting:overview", "调度总览"),
+            ("reporting:reports", "我的调度"),
+            ("reporting:periods", "调度期次"),
+        ]
+    if visible_projects_allowed(user):
         items.append(("organisation:regions", "组织机构"))
     if can_manage_accounts(user):
         items.append(("accounts:list", "账号管理"))
@@ -26,8 +35,11 @@ def _nav(request) -> list[dict]:
         items.append(("audit:list", "审计日志"))
     path = request.path
     urls = [(reverse(name), label) for name, label in items]
-    matches = [url for url, _ in urls if (path == url if url == "/" else path.startswith(url))]
-    current = max(matches, key=len) if matches else None
+    prefixes = [(url, url) for url, _ in urls] + [
+        (reverse(alias), reverse(name)) for name, _ in items for alias in SECTIONS.get(name, ())
+    ]
+    matches = [(p, url) for p, url in prefixes if (path == p if p == "/" else path.startswith(p))]
+    current = max(matches, key=lambda m: len(m[0]))[1] if matches else None
     nav = [{"url": url, "label": label, "active": url == current} for url, label in urls]
     return nav
 

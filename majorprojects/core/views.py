@@ -2,15 +2,24 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from majorprojects.accounts.scope import visible_projects, visible_projects_allowed
+from majorprojects.accounts.scope import (
+    can_change_projects,
+    can_review_reports,
+    visible_projects,
+    visible_projects_allowed,
+)
 from majorprojects.projects.filters import current_year
 from majorprojects.projects.selectors import project_totals, stage_breakdown
+from majorprojects.reporting.selectors import todo
 
 
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {"year": current_year()}
     if visible_projects_allowed(user):
+        if can_change_projects(user):
+            context["todo"] = todo(user)
+            context["todo_review"] = can_review_reports(user)
         qs = visible_projects(user)
         context["totals"] = project_totals(qs, context["year"])
         stages = stage_breakdown(qs)

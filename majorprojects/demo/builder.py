@@ -47,7 +47,7 @@ from majorprojects.projects.models import (
     Tag,
 )
 
-from . import data
+from . import data, dispatch
 
 ZERO = Decimal(0)
 BATCH = 2000
@@ -1167,8 +1167,9 @@ def current_year() -> int:
 
 
 @transaction.atomic
-def build_demo(projects: int = 640, seed: int = 2026, year: int | None = None) -> dict:
-    """Build the demo city into an empty database and return what was made."""
+def build_demo(projects: int = 640, seed: int = 2026, year: int | None = None, history: bool = True) -> dict:
+    """Build the demo city into an empty database and return what was made. With `history`, also
+    its last 24 months of dispatch reports (demo.dispatch; summarised under "dispatch")."""
     city = City(rng=random.Random(seed), year=year or current_year())
     build_regions(city)
     build_sectors(city)
@@ -1180,7 +1181,11 @@ def build_demo(projects: int = 640, seed: int = 2026, year: int | None = None) -
     build_listings(city)
     build_campaigns(city)
     build_accounts(city)
-    return summary(city.year)
+    made = dispatch.build_dispatch(city) if history else None
+    counts = summary(city.year)
+    if made:
+        counts["dispatch"] = made
+    return counts
 
 
 def summary(year: int) -> dict:
@@ -1244,6 +1249,7 @@ def clear_demo() -> None:
     projects = Project.objects.filter(Q(region__in=regions) | Q(owner_unit__in=units))
     projects.filter(parent__isnull=False).delete()
     projects.delete()
+    dispatch.clear_dispatch()
     Campaign.objects.filter(name__startswith=CAMPAIGN_PREFIX, memberships__isnull=True).delete()
     User.objects.filter(Q(unit__in=units) | Q(region__in=regions) | Q(username__in=demo_usernames())).delete()
     WorkGroup.objects.filter(lead_unit__in=units).delete()

@@ -17,11 +17,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from majorprojects.accounts.scope import (
     can_change_projects,
     can_manage_listings,
+    fillable_reports,
     get_project,
     visible_projects,
     visible_projects_allowed,
 )
 from majorprojects.core.errors import ConflictError
+from majorprojects.reporting.models import Status as ReportStatus
+from majorprojects.reporting.selectors import project_reports
 
 from . import exports, selectors, services
 from .filters import ProjectFilterSet, current_year
@@ -34,8 +37,10 @@ TABS = [
     ("listings", "年度清单"),
     ("campaigns", "专项活动"),
     ("attachments", "附件"),
+    ("dispatch", "调度"),
     ("timeline", "变更记录"),
 ]
+DISPATCH_TAB_LIMIT = 120
 
 
 def _require_reader(request: HttpRequest) -> None:
@@ -139,6 +144,20 @@ def _detail_context(request: HttpRequest, project, tab: str) -> dict:
     elif tab == "attachments":
         context["attachments"] = project.attachments.select_related("uploaded_by")
         context["attachment_form"] = AttachmentForm()
+    elif tab == "dispatch":
+        context["reports"] = project_reports(project.pk)[:DISPATCH_TAB_LIMIT]
+        context["open_slots"] = (
+            fillable_reports(request.user)
+            .filter(
+                project=project,
+                status=ReportStatus.PENDING,
+                period__locked_at__isnull=True,
+                period__starts_on__lte=timezone.localdate(),
+            )
+            .select_related("period")
+            .order_by("period__due_on")
+        )
+        context["today"] = timezone.localdate()
     elif tab == "timeline":
         context["events"] = selectors.project_timeline(project)
     return context

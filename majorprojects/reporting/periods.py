@@ -5,15 +5,16 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 
 from majorprojects.audit.services import event_record
 from majorprojects.core.workdays import next_workday
 from majorprojects.projects.models import AnnualListing, Project, Stage
 
-from .models import Frequency, Period, Report, Schedule, Status
+from .models import Frequency, Period, Report, ReportPhoto, Schedule, Status
 
 
 @dataclass(frozen=True)
@@ -117,34 +118,89 @@ def _overlapping_money_slots(period: Period) -> QuerySet:
     ).exclude(period__frequency=Frequency.WEEKLY)
 
 
-@transaction.atomic
-def period_refresh_slots(period: Period) -> tuple[int, int]:
-    """Create the missing slots of an unlocked period and drop untouched slots of projects that
-    no longer owe it a report. Returns (created, removed)."""
-    if period.is_locked:
-        return 0, 0
+def _wanted_ids(period: Period) -> set[int]:
+    """Projects that should have a slot in `period`: matching its schedule and, for a
+    money-carrying period, not already reporting money for overlapping dates elsewhere."""
     schedule = period.schedule
     wanted = matching_projects(schedule, period)
     if schedule.carries_investment:
         taken = _overlapping_money_slots(period).exclude(period=period).values("project_id")
         wanted = wanted.exclude(pk__in=taken)
-    wanted_ids = set(wanted.values_list("pk", flat=True))
+    return set(wanted.values_list("pk", flat=True))
+
+
+def _drop_untouched(period: Period, wanted_ids: set[int]) -> int:
+    """Delete the slots nobody has touched (still pending, first version, no progress photo) of
+    projects that no longer owe `period` a report; filled ones stay."""
+    untouched = period.reports.filter(status=Status.PENDING, version=1).exclude(
+        Exists(ReportPhoto.objects.filter(report=OuterRef("pk")))
+    )
+    removed, _ = untouched.exclude(project_id__in=wanted_ids).delete()
+    return removed
+
+
+def _open_for_update(period: Period) -> Period | None:
+    """The period re-read under a row lock (period_lock takes the same lock), or None once it
+    is locked: a caller's copy may be older than a lock taken meanwhile."""
+    period = Period.objects.select_for_update().select_related("schedule").get(pk=period.pk)
+    return None if period.is_locked else period
+
+
+def _carried_totals(period: Period, project_ids: list[int]) -> dict[int, dict]:
+    """A new slot starts with the totals the project has reached before the period (prior
+    investment plus earlier amounts; the year's so far), so it never shows 0 before its first save."""
+    if not project_ids or not period.carries_investment:
+        return {}
+    year_start = date(period.ends_on.year, 1, 1)
+    totals = {}
+    for chunk_start in range(0, len(project_ids), 500):
+        chunk = project_ids[chunk_start : chunk_start + 500]
+        prior = dict(Project.objects.filter(pk__in=chunk).values_list("pk", "prior_investment"))
+        earlier = (
+            Report.objects.filter(
+                project_id__in=chunk, period_end__lt=period.starts_on, investment__isnull=False
+            )
+            .values("project_id")
+            .annotate(total=Sum("investment"), year=Sum("investment", filter=Q(period_end__gte=year_start)))
+            .order_by()
+        )
+        for pk in chunk:
+            totals[pk] = {"since_start": prior.get(pk) or Decimal(0), "year_to_date": Decimal(0)}
+        for row in earlier:
+            totals[row["project_id"]]["since_start"] += row["total"] or 0
+            totals[row["project_id"]]["year_to_date"] = row["year"] or Decimal(0)
+    return totals
+
+
+@transaction.atomic
+def period_refresh_slots(period: Period) -> tuple[int, int]:
+    """Create the missing slots of an unlocked period and drop untouched slots of projects that
+    no longer owe it a report. Returns (created, removed)."""
+    period = _open_for_update(period)
+    if period is None:
+        return 0, 0
+    wanted_ids = _wanted_ids(period)
+    removed = _drop_untouched(period, wanted_ids)
     existing = set(period.reports.values_list("project_id", flat=True))
+    new_ids = sorted(wanted_ids - existing)
+    carried = _carried_totals(period, new_ids)
     new = [
-        Report(period=period, project_id=pk, period_end=period.ends_on)
-        for pk in sorted(wanted_ids - existing)
+        Report(period=period, project_id=pk, period_end=period.ends_on, **carried.get(pk, {}))
+        for pk in new_ids
     ]
     Report.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
-    removed, _ = (
-        period.reports.filter(status=Status.PENDING, version=1).exclude(project_id__in=wanted_ids).delete()
-    )
     return len(new), removed
 
 
 def open_periods(today: date, *, actor=None) -> list[dict]:
     """Open every due period of every active schedule and refresh the slots of open ones.
-    Idempotent: a rerun creates nothing new unless projects changed lists or stages."""
-    results = []
+    Idempotent: a rerun creates nothing new unless projects changed lists or stages.
+
+    Untouched slots that are no longer owed are dropped in a first pass over all periods, and
+    slots are created in a second: a project moving from the quarterly to the monthly schedule
+    (or back) frees its overlapping slot before the other schedule looks for it, so one run
+    settles the change."""
+    todo = []
     for schedule in Schedule.objects.filter(is_active=True):
         for span in spans_until(schedule, today):
             period, created = Period.objects.get_or_create(
@@ -162,15 +218,26 @@ def open_periods(today: date, *, actor=None) -> list[dict]:
             )
             if period.is_locked:
                 continue
-            if not created and span.ends_on < today - timedelta(days=62):
-                continue  # long past and never locked: slots stay as they were
-            added, removed = period_refresh_slots(period)
-            if created:
-                event_record(
-                    actor=actor,
-                    verb="period_open",
-                    target=period,
-                    details={"schedule": schedule.name, "due_on": period.due_on, "slots": added},
-                )
-            results.append({"period": period, "created": created, "added": added, "removed": removed})
+            if not created and span.ends_on < today:
+                continue  # ended: a project listed afterwards does not owe it (no instant arrears)
+            todo.append((period, created))
+    dropped = {}
+    for period, created in todo:
+        if not created:
+            with transaction.atomic():
+                current = _open_for_update(period)
+                if current is not None:
+                    dropped[period.pk] = _drop_untouched(current, _wanted_ids(current))
+    results = []
+    for period, created in todo:
+        added, removed = period_refresh_slots(period)
+        if created:
+            event_record(
+                actor=actor,
+                verb="period_open",
+                target=period,
+                details={"schedule": period.schedule.name, "due_on": period.due_on, "slots": added},
+            )
+        removed += dropped.get(period.pk, 0)
+        results.append({"period": period, "created": created, "added": added, "removed": removed})
     return results

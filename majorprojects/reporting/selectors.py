@@ -24,7 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TypedDict
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Expression, F, FilteredRelation, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -33,7 +33,7 @@ from majorprojects.accounts.scope import can_lock_periods, fillable_reports, rev
 from majorprojects.organisation.models import Person, Region, RegionKind, Sector, Unit, WorkGroup
 from majorprojects.projects.models import AnnualListing, FundingSource, KeyLevel, ListKind, ProjectFunding
 
-from .models import COUNTED, EDITABLE, Correction, Period, Report, Status
+from .models import COUNTED, EDITABLE, Correction, Period, Report, Status, YearDone
 
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
@@ -68,6 +68,11 @@ def time_progress(year: int, month: int) -> Decimal:
     else:
         value = Decimal(month) * HUNDRED / 12
     return value.quantize(ONE_PLACE, ROUND_HALF_UP)
+
+
+def _cents(value) -> Decimal:
+    """An amount as Decimal with two places (SQLite sums of decimals come back unscaled)."""
+    return Decimal(value or 0).quantize(ZERO)
 
 
 def percent(part, whole) -> Decimal | None:
@@ -211,55 +216,58 @@ def _labels(dimension: str, keys: set, user) -> tuple[dict, dict]:
 # --- the month's figures ------------------------------------------------------------------------
 
 
-def _reports(projects: QuerySet, year: int) -> QuerySet:
-    return Report.objects.filter(
-        project__in=projects.filter(is_package=False).values("pk"), status__in=COUNTED
-    ).annotate(yl=FilteredRelation("project__listings", condition=Q(project__listings__year=year)))
+def _in(qs: QuerySet, projects: QuerySet, prefix: str = "project__") -> QuerySet:
+    """Narrow rows to `projects` (not packages). An unfiltered project set (the city admin's)
+    adds no subquery at all."""
+    qs = qs.filter(**{f"{prefix}is_package": False})
+    if projects.query.where:
+        qs = qs.filter(**{f"{prefix[:-2] if prefix else 'pk'}__in": projects.values("pk")})
+    return qs
+
+
+def _year_done(projects: QuerySet, years: list[int], listing_year: int) -> QuerySet:
+    return _in(YearDone.objects.filter(year__in=years), projects).annotate(
+        yl=FilteredRelation("project__listings", condition=Q(project__listings__year=listing_year))
+    )
+
+
+def _months(upto: int, prefix: str = "") -> Expression:
+    """m1 + … + m<upto> (a year-to-date sum over YearDone's month columns)."""
+    total = F(f"{prefix}m1")
+    for m in range(2, upto + 1):
+        total = total + F(f"{prefix}m{m}")
+    return total
 
 
 def _listings(projects: QuerySet, year: int) -> QuerySet:
-    return AnnualListing.objects.filter(
-        year=year, project__in=projects.filter(is_package=False).values("pk")
-    ).annotate(yl=F("pk"))
+    return _in(AnnualListing.objects.filter(year=year), projects).annotate(yl=F("pk"))
 
 
 def _money(projects: QuerySet, year: int, month: int, key: str | None) -> dict:
-    end = month_end(year, month)
-    start = date(year, month, 1)
-    py, pm = previous_month(year, month)
-    last_year_end = month_end(year - 1, month)
-    qs = _reports(projects, year).filter(period_end__gte=date(min(py, year - 1), 1, 1), period_end__lte=end)
+    """Done this month, last month, year to date and the same months last year, from YearDone:
+    one row per project and year instead of every report."""
+    this, last = Q(year=year), Q(year=year - 1)
+    prev = Sum(f"m{month - 1}", filter=this) if month > 1 else Sum("m12", filter=last)
     aggregates = {
-        "done_ytd": Sum("investment", filter=Q(period_end__gte=date(year, 1, 1))),
-        "done_month": Sum("investment", filter=Q(period_end__gte=start)),
-        "done_prev_month": Sum(
-            "investment", filter=Q(period_end__gte=date(py, pm, 1), period_end__lte=month_end(py, pm))
-        ),
-        "done_ytd_last_year": Sum(
-            "investment", filter=Q(period_end__gte=date(year - 1, 1, 1), period_end__lte=last_year_end)
-        ),
+        "done_ytd": Sum(_months(month), filter=this),
+        "done_month": Sum(f"m{month}", filter=this),
+        "done_prev_month": prev,
+        "done_ytd_last_year": Sum(_months(month), filter=last),
     }
+    qs = _year_done(projects, [year - 1, year], year)
     if key is None:
         return {None: qs.aggregate(**aggregates)}
-    if key.startswith("yl__"):
-        key = key.replace("yl__", "project__listings__")
-        qs = qs.filter(Q(project__listings__year=year) | Q(project__listings__isnull=True))
     return {row.pop("k"): row for row in qs.values(k=F(key)).annotate(**aggregates).order_by()}
 
 
 def _counts(projects: QuerySet, year: int, month: int, key: str | None) -> dict:
     end = month_end(year, month)
     year_start = date(year, 1, 1)
-    resumed = Report.objects.filter(
-        project_id=OuterRef("project_id"),
-        status__in=COUNTED,
-        investment__gt=0,
-        period_end__gte=year_start,
-        period_end__lte=end,
-    )
     qs = _listings(projects, year).annotate(
+        yd=FilteredRelation("project__year_done", condition=Q(project__year_done__year=year)),
         p_start=Coalesce("planned_start", "project__planned_start_date"),
         p_done=Coalesce("planned_completion", "project__planned_completion_date"),
+        ytd=_months(month, "yd__"),
     )
     new_planned = Q(is_new_start=True, p_start__lte=end)
     continuing = Q(
@@ -272,11 +280,10 @@ def _counts(projects: QuerySet, year: int, month: int, key: str | None) -> dict:
         "new_planned": Count("pk", filter=new_planned),
         "new_started": Count("pk", filter=new_planned & Q(project__actual_start_date__lte=end)),
         "continuing": Count("pk", filter=continuing),
-        "resumed": Count("pk", filter=continuing & Q(has_money=True)),
+        "resumed": Count("pk", filter=continuing & Q(ytd__gt=0)),
         "completion_planned": Count("pk", filter=completion_planned),
         "completed": Count("pk", filter=completion_planned & Q(project__actual_completion_date__lte=end)),
     }
-    qs = qs.annotate(has_money=Exists(resumed))
     if key is None:
         return {None: qs.aggregate(**aggregates)}
     key = key.replace("yl__", "")
@@ -285,7 +292,7 @@ def _counts(projects: QuerySet, year: int, month: int, key: str | None) -> dict:
 
 def _finish(row: dict, year: int, month: int) -> Row:
     for name in ("plan", "done_month", "done_prev_month", "done_ytd", "done_ytd_last_year"):
-        row[name] = row.get(name) or ZERO
+        row[name] = _cents(row.get(name))
     for name in (
         "projects",
         "new_planned",
@@ -342,17 +349,9 @@ def month_table(projects: QuerySet, year: int, month: int, dimension: str, *, us
 
 def trend(projects: QuerySet, year: int) -> dict:
     """Monthly done this year and last year, the running total and % of this year's plan."""
-    reports = (
-        _reports(projects, year)
-        .filter(period_end__gte=date(year - 1, 1, 1), period_end__lte=date(year, 12, 31))
-        .values("period_end")
-        .annotate(total=Sum("investment"))
-        .order_by()
-    )
-    months = {(year - 1, m): ZERO for m in range(1, 13)} | {(year, m): ZERO for m in range(1, 13)}
-    for row in reports:
-        key = (row["period_end"].year, row["period_end"].month)
-        months[key] = months.get(key, ZERO) + (row["total"] or ZERO)
+    sums = {f"{y}_{m}": Sum(f"m{m}", filter=Q(year=y)) for y in (year - 1, year) for m in range(1, 13)}
+    row = _in(YearDone.objects.filter(year__in=[year - 1, year]), projects).aggregate(**sums)
+    months = {(y, m): _cents(row[f"{y}_{m}"]) for y in (year - 1, year) for m in range(1, 13)}
     plan = _listings(projects, year).aggregate(plan=Sum("planned_investment"))["plan"] or ZERO
     this = [months[(year, m)] for m in range(1, 13)]
     last = [months[(year - 1, m)] for m in range(1, 13)]
@@ -391,13 +390,16 @@ COMPLETENESS_GROUPS = {"region": "区域", "department": "责任部门", "list":
 
 
 def _completeness_aggregates() -> dict:
-    sent = Q(submitted_at__isnull=False)
+    """due = submitted + missing. Submitted: a report that stands (sent and not sent back);
+    on time / late split the submitted by their first sending. Missing: nothing standing —
+    never sent, or returned and not yet resent (the returned count is that part of it)."""
+    sent = Q(status__in=COUNTED)
     return {
         "due": Count("pk"),
         "submitted": Count("pk", filter=sent),
         "on_time": Count("pk", filter=sent & Q(is_late=False)),
         "late": Count("pk", filter=sent & Q(is_late=True)),
-        "missing": Count("pk", filter=Q(submitted_at__isnull=True)),
+        "missing": Count("pk", filter=Q(status__in=EDITABLE)),
         "approved": Count("pk", filter=Q(status__in=(Status.APPROVED, Status.LOCKED))),
         "returned": Count("pk", filter=Q(status=Status.RETURNED)),
     }
@@ -440,10 +442,36 @@ def period_completeness_by(period: Period, reports: QuerySet, dimension: str, *,
     return [_completeness_row({"key": g, "label": lab[1], **v}) for lab, g, v in rows]
 
 
-def missing_reports(period: Period, reports: QuerySet) -> QuerySet:
-    """Who has not reported (未报送): the slots never sent, with the contacts to chase."""
+def periods_completeness(periods, reports: QuerySet) -> dict[int, dict]:
+    """period_completeness for many periods in one query (the periods list)."""
+    ids = [p.pk for p in periods]
+    rows = (
+        reports.filter(period_id__in=ids)
+        .values("period_id")
+        .annotate(**_completeness_aggregates())
+        .order_by()
+    )
+    found = {row.pop("period_id"): _completeness_row(row) for row in rows}
+    empty = dict.fromkeys(_completeness_aggregates(), 0)
+    return {pk: found.get(pk) or _completeness_row(dict(empty)) for pk in ids}
+
+
+def report_history(report: Report) -> QuerySet:
+    """The event rows of one report, newest first (the report page's history)."""
+    from majorprojects.audit.models import Event
+
     return (
-        reports.filter(period=period, submitted_at__isnull=True)
+        Event.objects.filter(target_type="report", target_id=str(report.pk))
+        .select_related("actor")
+        .order_by("-at", "-pk")
+    )
+
+
+def missing_reports(period: Period, reports: QuerySet) -> QuerySet:
+    """Who has not reported (未报送): slots with no standing report (never sent, or returned and
+    not resent), with the contacts to chase."""
+    return (
+        reports.filter(period=period, status__in=EDITABLE)
         .select_related("project__region", "project__owner_unit", "project__responsible_department", "period")
         .order_by("project__region__path", "project__name")
     )

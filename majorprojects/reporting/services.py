@@ -8,11 +8,13 @@ applied change returns the report as it is instead of failing on the version che
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from majorprojects.accounts.scope import (
@@ -28,6 +30,7 @@ from majorprojects.projects.services import attachment_add, project_transition
 
 from . import validation
 from .models import COUNTED, EDITABLE, Correction, Period, Report, ReportFunds, ReportPhoto, Status
+from .totals import recompute_totals, year_done_refresh
 
 # Fields a filler types (the form, the grid, the Excel template and the API all use these).
 REPORT_FIELDS = [
@@ -57,6 +60,8 @@ CORRECTABLE_FIELDS = [
     "note",
 ]
 MAX_PHOTOS = 9
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("1e12")  # 万元, the ceiling core.money.parse_amount applies to typed amounts
 
 
 def _locked(report: Report) -> Report:
@@ -76,31 +81,6 @@ def _check_version(report: Report, expected_version: int | None) -> None:
         )
 
 
-def recompute_totals(project_id: int, from_date: date | None = None) -> None:
-    """Re-derive year-to-date and since-start totals of a project's reports from `from_date`
-    on. Totals are sums of the typed period amounts, so they never go backwards."""
-    project = Project.objects.only("prior_investment").get(pk=project_id)
-    reports = list(
-        Report.objects.filter(project_id=project_id)
-        .order_by("period_end", "id")
-        .only("id", "period_end", "investment", "year_to_date", "since_start")
-    )
-    running, year, year_total = project.prior_investment, None, Decimal(0)
-    changed = []
-    for report in reports:
-        if report.period_end.year != year:
-            year, year_total = report.period_end.year, Decimal(0)
-        amount = report.investment or Decimal(0)
-        running += amount
-        year_total += amount
-        if from_date and report.period_end < from_date:
-            continue
-        if (report.year_to_date, report.since_start) != (year_total, running):
-            report.year_to_date, report.since_start = year_total, running
-            changed.append(report)
-    Report.objects.bulk_update(changed, ["year_to_date", "since_start"], batch_size=500)
-
-
 def _clean_funds(funds: dict | None) -> dict[str, tuple[Decimal, Decimal]]:
     """{source: (arrived, paid)} with checks; raises ValidationError naming the source."""
     cleaned = {}
@@ -108,10 +88,15 @@ def _clean_funds(funds: dict | None) -> dict[str, tuple[Decimal, Decimal]]:
     for source, pair in (funds or {}).items():
         if source not in labels:
             raise ValidationError({"funds": f"未知的资金来源“{source}”。"})
-        arrived, paid = (Decimal(v or 0) for v in pair)
+        try:
+            arrived, paid = (Decimal(str(v).strip() or 0) if v is not None else Decimal(0) for v in pair)
+            if not (arrived.is_finite() and paid.is_finite()) or max(arrived, paid) >= MAX_AMOUNT:
+                raise InvalidOperation
+        except (InvalidOperation, TypeError, ValueError):
+            raise ValidationError({"funds": f"{labels[source]}的到位和支付金额应为以万元计的数值。"})
         if arrived < 0 or paid < 0:
             raise ValidationError({"funds": f"{labels[source]}的到位和支付金额不能为负数。"})
-        cleaned[source] = (arrived, paid)
+        cleaned[source] = (arrived.quantize(CENT, ROUND_HALF_UP), paid.quantize(CENT, ROUND_HALF_UP))
     return cleaned
 
 
@@ -189,6 +174,60 @@ def _raise(errors: dict[str, str]) -> None:
         raise ValidationError(errors)
 
 
+def _check_fillable(report: Report, *, submitting: bool = False) -> None:
+    if report.period.is_locked:
+        verb = "不能再报送" if submitting else "如需修改请提交更正申请"
+        raise ValidationError({"__all__": f"{report.period.label}已锁定，{verb}。"})
+    if report.status not in EDITABLE:
+        tail = "无需重复报送" if submitting else "不能再修改"
+        raise ValidationError({"__all__": f"报表{report.get_status_display()}，{tail}。"})
+
+
+def _fill(
+    report: Report, data: dict, funds: dict | None, past: dict, *, complete: bool = False
+) -> tuple[dict, dict | None]:
+    """Set typed values on the locked report and check them (with `complete`, also the fields a
+    sending needs: all errors at once); returns (changes, cleaned funds)."""
+    changes = _apply(report, data, REPORT_FIELDS)
+    cleaned_funds = _clean_funds(funds) if funds is not None else None
+    errors = validation.check_complete(report) if complete else {}
+    _raise({**errors, **validation.check_values(report, past=past)})
+    return changes, cleaned_funds
+
+
+def _derive_totals(report: Report, past: dict) -> bool:
+    """Set the report's own running totals from `past`; True when later reports need them
+    re-derived too (an earlier month was changed)."""
+    amount = report.investment or Decimal(0)
+    report.year_to_date = past["year_before"] + amount
+    report.since_start = report.project.prior_investment + past["before"] + amount
+    return past["later"] > 0
+
+
+def _mark_sent(report: Report, key: str) -> bool:
+    """Status and timeliness of a sending; returns whether it is a resubmission."""
+    resubmission = report.status == Status.RETURNED
+    if not report.submitted_at:
+        report.submitted_at = timezone.now()
+        report.is_late = timezone.localdate() > report.period.late_after
+    report.status = Status.SUBMITTED
+    report.last_key = key
+    return resubmission
+
+
+FILL_UPDATE = [
+    *REPORT_FIELDS,
+    "year_to_date",
+    "since_start",
+    "status",
+    "version",
+    "last_key",
+    "filled_by",
+    "updated_at",
+]
+SEND_UPDATE = ["submitted_at", "is_late"]
+
+
 @transaction.atomic
 def report_save(
     *,
@@ -205,65 +244,72 @@ def report_save(
     report = _locked(report)
     if _same_request(report, key):
         return report
-    if report.period.is_locked:
-        raise ValidationError({"__all__": f"{report.period.label}已锁定，如需修改请提交更正申请。"})
-    if report.status not in EDITABLE:
-        raise ValidationError({"__all__": f"报表{report.get_status_display()}，不能再修改。"})
+    _check_fillable(report)
     _check_version(report, expected_version)
-    changes = _apply(report, data, REPORT_FIELDS)
-    cleaned_funds = _clean_funds(funds) if funds is not None else None
-    _raise(validation.check_values(report))
+    first_save = report.status == Status.PENDING
+    past = validation.history(report)
+    changes, cleaned_funds = _fill(report, data, funds, past)
     if cleaned_funds is not None:
         changes.update(_set_funds(report, cleaned_funds))
-    if not changes and report.status != Status.PENDING:
+    if not changes and not first_save:
         return report
-    if report.status == Status.PENDING:
+    if first_save:
         report.status = Status.DRAFT
+    later = _derive_totals(report, past)
     report.version += 1
     report.last_key = key
     report.filled_by = actor
-    report.save(update_fields=[*REPORT_FIELDS, "status", "version", "last_key", "filled_by", "updated_at"])
-    if "investment" in changes:
+    report.save(update_fields=FILL_UPDATE)
+    if later and "investment" in changes:
         recompute_totals(report.project_id, report.period_end)
-        report.refresh_from_db(fields=["year_to_date", "since_start"])
-    event_record(
-        actor=actor,
-        verb="report_save",
-        target=report,
-        project=report.project,
-        details=changes,
-    )
+    event_record(actor=actor, verb="report_save", target=report, project=report.project, details=changes)
     return report
 
 
 @transaction.atomic
 def report_submit(*, actor, report: Report, expected_version: int | None = None, key: str = "") -> Report:
+    return report_save_submit(actor=actor, report=report, data={}, expected_version=expected_version, key=key)
+
+
+@transaction.atomic
+def report_save_submit(
+    *,
+    actor,
+    report: Report,
+    data: dict,
+    funds: dict | None = None,
+    expected_version: int | None = None,
+    key: str = "",
+) -> Report:
+    """Save what was typed (if anything) and send it, in one pass and one transaction: if sending
+    is refused, nothing of the request is kept. A retried request (same key) is answered with
+    the report as it stands and never sends twice."""
     if not can_fill_report(actor, report):
         raise PermissionDenied("您无权报送该项目的调度表。")
     report = _locked(report)
     if _same_request(report, key):
         return report
-    if report.period.is_locked:
-        raise ValidationError({"__all__": f"{report.period.label}已锁定，不能再报送。"})
-    if report.status not in (Status.DRAFT, Status.RETURNED, Status.PENDING):
-        raise ValidationError({"__all__": f"报表{report.get_status_display()}，无需重复报送。"})
+    _check_fillable(report, submitting=True)
     _check_version(report, expected_version)
-    _raise({**validation.check_complete(report), **validation.check_values(report)})
-    now = timezone.now()
-    resubmission = report.status == Status.RETURNED
-    if not report.submitted_at:
-        report.submitted_at = now
-        report.is_late = timezone.localdate() > report.period.late_after
-    report.status = Status.SUBMITTED
+    past = validation.history(report)
+    changes, cleaned_funds = _fill(report, data, funds, past, complete=True)
+    if cleaned_funds is not None:
+        changes.update(_set_funds(report, cleaned_funds))
+    later = _derive_totals(report, past)
+    resubmission = _mark_sent(report, key)
     report.version += 1
-    report.last_key = key
-    report.save(update_fields=["status", "submitted_at", "is_late", "version", "last_key", "updated_at"])
+    if changes:
+        report.filled_by = actor
+    report.save(update_fields=FILL_UPDATE + SEND_UPDATE)
+    if later and "investment" in changes:
+        recompute_totals(report.project_id, report.period_end)
+    year_done_refresh(report.project_id, report.period_end.year)
     event_record(
         actor=actor,
         verb="report_resubmit" if resubmission else "report_submit",
         target=report,
         project=report.project,
-        details={"investment": report.investment, "late": report.is_late},
+        details={**changes, "investment": report.investment, "late": report.is_late},
     )
     return report
 
@@ -286,6 +332,7 @@ def report_return(*, actor, report: Report, reason: str) -> Report:
     report.save(
         update_fields=["status", "return_reason", "reviewed_by", "reviewed_at", "version", "updated_at"]
     )
+    year_done_refresh(report.project_id, report.period_end.year)
     event_record(
         actor=actor, verb="report_return", target=report, project=report.project, details={"reason": reason}
     )
@@ -320,9 +367,10 @@ def _apply_milestones(actor, report: Report) -> list[str]:
     if report.structure_done_on and not project.main_structure_date:
         project.main_structure_date = report.structure_done_on
         fields.append("main_structure_date")
-    if report.stats_included is not None and report.stats_included != project.stats_included:
-        project.stats_included = report.stats_included
-        project.stats_included_date = report.stats_date if report.stats_included else None
+    if report.stats_included and not project.stats_included:
+        # Forward only: leaving the statistics is not something a progress report decides.
+        project.stats_included = True
+        project.stats_included_date = report.stats_date or timezone.localdate()
         fields += ["stats_included", "stats_included_date"]
     if fields:
         project.version += 1
@@ -367,9 +415,28 @@ def period_lock(*, actor, period: Period) -> dict:
             {"__all__": f"{period.label}已于 {timezone.localtime(period.locked_at):%Y-%m-%d %H:%M} 锁定。"}
         )
     reports = period.reports.all()
+    # Reports sent but never reviewed are accepted as they stand: their milestones and
+    # statistics status reach the project as an approval would have made them.
+    unreviewed = (
+        reports.filter(status=Status.SUBMITTED)
+        .filter(
+            Q(started_on__isnull=False)
+            | Q(completed_on__isnull=False)
+            | Q(operating_on__isnull=False)
+            | Q(structure_done_on__isnull=False)
+            | Q(stats_included=True)
+        )
+        .select_related("period", "project")
+    )
+    applied = 0
+    for report in unreviewed:
+        applied += bool(_apply_milestones(actor, report))
     counts = {
-        "locked": reports.filter(status__in=COUNTED).update(status=Status.LOCKED, updated_at=timezone.now()),
+        "locked": reports.filter(status__in=COUNTED).update(
+            status=Status.LOCKED, version=F("version") + 1, updated_at=timezone.now()
+        ),
         "missing": reports.filter(status__in=EDITABLE).count(),
+        "milestones_applied": applied,
     }
     period.locked_at, period.locked_by = timezone.now(), actor
     period.save(update_fields=["locked_at", "locked_by"])
@@ -445,6 +512,7 @@ def correction_decide(*, actor, correction: Correction, approve: bool, note: str
         report.save(update_fields=[*CORRECTABLE_FIELDS, "version", "updated_at"])
         if "investment" in changes:
             recompute_totals(report.project_id, report.period_end)
+            year_done_refresh(report.project_id, report.period_end.year)
         if "stats_included" in changes or "stats_date" in changes:
             _apply_milestones(actor, report)
     correction.state = Correction.State.APPROVED if approve else Correction.State.REJECTED
@@ -468,6 +536,10 @@ def report_photo_add(*, actor, report: Report, name: str, content: bytes) -> Rep
     report = _locked(report)
     if not report.is_editable:
         raise ValidationError({"photo": "报表已报送或已锁定，不能再上传照片。"})
+    digest = hashlib.sha256(content).hexdigest()
+    same = report.photos.filter(attachment__sha256=digest).first()
+    if same:
+        return same  # a double click or a resent upload: the photo is there already
     if report.photos.count() >= MAX_PHOTOS:
         raise ValidationError({"photo": f"每期最多上传 {MAX_PHOTOS} 张形象进度照片。"})
     attachment = attachment_add(

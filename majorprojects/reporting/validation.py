@@ -44,6 +44,12 @@ def _fmt(amount: Decimal) -> str:
     return f"{wan(amount)} 万元"
 
 
+def _number(value: Decimal) -> str:
+    """A multiple or a percentage without trailing zeros and never in exponent form
+    (Decimal("40.00").normalize() alone prints "4E+1")."""
+    return format(value.normalize(), "f")
+
+
 def situation(report: Report) -> str:
     """Which set of required fields applies: weekly, building, preparing or finished."""
     if report.period.frequency == Frequency.WEEKLY:
@@ -59,36 +65,44 @@ def situation(report: Report) -> str:
 
 
 def history(report: Report) -> dict:
-    """The project's other reports' money, for the totals and the jump rules."""
-    others = Report.objects.filter(project_id=report.project_id, investment__isnull=False).exclude(
-        pk=report.pk
-    )
-    before = others.filter(period_end__lt=report.period_end)
-    agg = before.aggregate(
-        total=Sum("investment"),
-        months=Count("id", filter=Q(investment__gt=0)),
-        year=Sum("investment", filter=Q(period_end__year=report.period_end.year)),
+    """The project's other reports' money, for the totals and the jump rules, and the latest
+    percent complete reported before this one (from any earlier report, with money or not).
+    Two queries; services compute it once per request and pass it on."""
+    others = Report.objects.filter(project_id=report.project_id).exclude(pk=report.pk)
+    earlier = Q(period_end__lt=report.period_end)
+    agg = others.aggregate(
+        all_others=Sum("investment"),
+        before=Sum("investment", filter=earlier),
+        months=Count("id", filter=earlier & Q(investment__gt=0)),
+        year=Sum(
+            "investment",
+            filter=earlier & Q(period_end__gte=date(report.period_end.year, 1, 1)),
+        ),
+        later=Count("id", filter=Q(period_end__gt=report.period_end)),
     )
     return {
-        "before": agg["total"] or Decimal(0),
+        "before": agg["before"] or Decimal(0),
         "months_before": agg["months"] or 0,
         "year_before": agg["year"] or Decimal(0),
-        "all_others": others.aggregate(total=Sum("investment"))["total"] or Decimal(0),
-        "last_percent": before.exclude(percent_complete__isnull=True)
+        "all_others": agg["all_others"] or Decimal(0),
+        "later": agg["later"] or 0,
+        "last_percent": others.filter(earlier)
+        .exclude(percent_complete__isnull=True)
         .order_by("-period_end")
         .values_list("percent_complete", flat=True)
         .first(),
     }
 
 
-def check_values(report: Report, *, today: date | None = None) -> dict[str, str]:
-    """Rules that hold for drafts too (a wrong figure is refused as soon as it is typed)."""
+def check_values(report: Report, *, today: date | None = None, past: dict | None = None) -> dict[str, str]:
+    """Rules that hold for drafts too (a wrong figure is refused as soon as it is typed).
+    `past` is history(report) when the caller has it already."""
     today = today or timezone.localdate()
     period, project = report.period, report.project
     schedule = period.schedule
     errors: dict[str, str] = {}
     amount = report.investment
-    past = history(report)
+    past = past if past is not None else history(report)
 
     if period.frequency == Frequency.WEEKLY:
         if amount is not None:
@@ -116,7 +130,7 @@ def check_values(report: Report, *, today: date | None = None) -> dict[str, str]
                 if average and amount > average * schedule.jump_multiple:
                     errors["note"] = (
                         f"本期完成投资 {_fmt(amount)}超过该项目此前各期平均值（{_fmt(average.quantize(Decimal('0.01')))}）"
-                        f"的 {schedule.jump_multiple.normalize()} 倍，请在“情况说明”中说明原因。"
+                        f"的 {_number(schedule.jump_multiple)} 倍，请在“情况说明”中说明原因。"
                     )
                 elif (
                     remaining > 0 and amount > remaining * schedule.remaining_share and past["months_before"]
@@ -132,7 +146,7 @@ def check_values(report: Report, *, today: date | None = None) -> dict[str, str]
         and past["last_percent"] is not None
         and report.percent_complete < past["last_percent"]
     ):
-        errors["percent_complete"] = f"工程完成比例不能低于上期（{past['last_percent'].normalize()}%）。"
+        errors["percent_complete"] = f"工程完成比例不能低于上期（{_number(past['last_percent'])}%）。"
 
     errors.update(_check_dates(report, today))
     return errors
@@ -161,6 +175,14 @@ def _check_dates(report: Report, today: date) -> dict[str, str]:
             errors["operating_on"] = "填写投产日期前须先有竣工日期。"
         elif report.operating_on < completed:
             errors["operating_on"] = f"投产日期不能早于竣工日期（{completed:%Y-%m-%d}）。"
+    if (
+        report.stats_included is False
+        and project.stats_included
+        and project.stats_included_date
+        and project.stats_included_date <= report.period.ends_on
+    ):
+        when = f"于 {project.stats_included_date:%Y-%m-%d} " if project.stats_included_date else ""
+        errors["stats_included"] = f"项目已{when}入统，不能改为未入统；确需撤销请联系市发改委。"
     if report.stats_included:
         if not report.stats_date and not project.stats_included_date:
             errors["stats_date"] = "已入统的项目须填写入统日期。"

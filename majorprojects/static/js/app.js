@@ -18,6 +18,32 @@
             itemStyle: { color: "#d9822b" } }
         ]
       };
+    },
+    // Dispatch overview: monthly done this year vs last year (bars), cumulative % of the annual
+    // plan against time progress (lines). Amounts arrive as strings in data.unit; null = no data.
+    "dispatch-trend": function (data) {
+      function num(values) {
+        return values.map(function (v) { return v === null ? null : Number(v); });
+      }
+      var thisYear = data.year + "年当月完成", lastYear = (data.year - 1) + "年同月完成";
+      var planPct = "累计完成占年度计划", timePct = "时间进度";
+      return {
+        tooltip: { trigger: "axis" },
+        legend: { top: 0, type: "scroll", data: [thisYear, lastYear, planPct, timePct] },
+        grid: { left: 60, right: 50, bottom: 30, top: 60 },
+        xAxis: { type: "category", data: data.months },
+        yAxis: [
+          { type: "value", name: data.unit },
+          { type: "value", name: "%", min: 0, max: function (v) { return Math.max(100, Math.ceil(v.max / 10) * 10); } }
+        ],
+        series: [
+          { name: thisYear, type: "bar", data: num(data.this_year), itemStyle: { color: "#1f5fa8" } },
+          { name: lastYear, type: "bar", data: num(data.last_year), itemStyle: { color: "#a9bcd6" } },
+          { name: planPct, type: "line", yAxisIndex: 1, data: num(data.plan_pct), itemStyle: { color: "#d9822b" } },
+          { name: timePct, type: "line", yAxisIndex: 1, data: num(data.time_pct), symbol: "none",
+            lineStyle: { type: "dashed" }, itemStyle: { color: "#6c757d" } }
+        ]
+      };
     }
   };
 
@@ -61,4 +87,18 @@
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:afterSettle", function (event) { init(event.target); });
+  // Back/forward after an HTMX swap restores a snapshot of the page. Its chart elements are
+  // copies whose ECharts instances stayed with the old nodes, and htmx drops <script> elements
+  // (allowScriptTags: false), json_script data included: reload such a page from the server.
+  document.addEventListener("htmx:historyRestore", function () {
+    var charts = document.querySelectorAll("[data-chart]");
+    var lost = Array.prototype.some.call(charts, function (el) { return !document.getElementById(el.dataset.source); });
+    if (lost) { window.location.reload(); return; }
+    charts.forEach(function (el) {
+      delete el.dataset.ready;
+      el.removeAttribute("_echarts_instance_");
+      el.innerHTML = "";
+    });
+    init(document);
+  });
 })();

@@ -51,4 +51,13 @@ class Command(BaseCommand):
                 f"年度清单 {counts['listings']} 条，专项活动 {counts['campaigns']} 个；演示账号 {counts['accounts']} 个。"
             )
         )
+        history = counts.get("dispatch")
+        if history:
+            self.stdout.write(
+                f"调度历史（其中用时 {history['seconds']:.1f} 秒）：{history['first']}至{history['last']}共 "
+                f"{history['months']} 个月，调度报表 {history['reports']} 份（月报 {history['monthly']}、"
+                f"季报 {history['quarterly']}、周报 {history['weekly']}），迟报 {history['late']} 份、"
+                f"缺报 {history['missing']} 份、退回待修改 {history['returned']} 份，更正申请 {history['corrections']} 份；"
+                f"{history['current_label']}已开启，应报月报 {history['current']} 份。"
+            )
         self.stdout.write("演示账号见 `python manage.py demo_logins`。")
