@@ -3,8 +3,9 @@ projects with listings, funding, tags and campaigns, and one account per role.
 
 Deterministic: one `random.Random(seed)` drives every choice, in a fixed order, and dates hang off
 the current year only. Rows go in with bulk_create (regions use save(), which sets their path);
-no audit events are written for demo data. Each part is its own function taking the `City`
-context, so later parts (monthly history, problems, warnings) can be added after `build_projects`.
+no audit events are written for the city itself (the dispatch history in demo.dispatch writes a
+few: locks, returns, corrections). Each part is its own function taking the `City` context, so
+later parts (problems, warnings) can be added after the existing ones.
 """
 
 from __future__ import annotations

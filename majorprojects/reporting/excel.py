@@ -22,8 +22,7 @@ import xlsxwriter
 from majorprojects.core.text import compact, normalize
 from majorprojects.core.xlsx import safe_text
 from majorprojects.projects.importing import values as cells
-from majorprojects.projects.importing.reader import ImportFileError, check_upload
-from majorprojects.projects.importing.reader import _load_rows as load_rows
+from majorprojects.projects.importing.reader import ImportFileError, check_upload, load_rows
 from majorprojects.projects.importing.values import CellError
 
 from .models import Period, Report

@@ -31,7 +31,7 @@ from django.utils import timezone
 from majorprojects.accounts.models import Role
 from majorprojects.accounts.scope import can_lock_periods, fillable_reports, reviewable_reports
 from majorprojects.organisation.models import Person, Region, RegionKind, Sector, Unit, WorkGroup
-from majorprojects.projects.models import AnnualListing, FundingSource, KeyLevel, ListKind, ProjectFunding
+from majorprojects.projects.models import AnnualListing, FundingSource, KeyLevel, ListKind
 
 from .models import COUNTED, EDITABLE, Correction, Period, Report, Status, YearDone
 
@@ -147,26 +147,33 @@ def _key_path(dimension: str, prefix: str) -> str:
 
 
 def _base_region(user) -> Region | None:
+    """The region whose children are the rows: a county user's own region; otherwise the city
+    when the deployment has exactly one, else the top of the tree (a province's cities)."""
     if user is not None and user.role == Role.COUNTY and user.region_id:
         return user.region
-    return Region.objects.filter(kind=RegionKind.CITY).order_by("depth").first() or (
-        Region.objects.order_by("depth").first()
-    )
+    cities = list(Region.objects.filter(kind=RegionKind.CITY).order_by("depth", "code")[:2])
+    if len(cities) == 1:
+        return cities[0]
+    return Region.objects.order_by("depth", "code").first()
 
 
 def _region_rollup(user) -> tuple[dict, dict]:
     """Map every region id to the group it counts in (the base region's children; projects
-    placed on the base region itself count under it) and give each group its label/order."""
+    placed on the base region itself count under it; a region outside the base, which only a
+    multi-root tree has, is its own row) and give each group its order and label."""
     base = _base_region(user)
     if base is None:
         return {}, {}
     groups = list(base.children.order_by("sort_order", "code"))
-    regions = Region.objects.filter(path__startswith=base.path).values_list("id", "path")
-    mapping = {}
-    for region_id, path in regions:
-        owner = next((g for g in groups if path.startswith(g.path)), base)
-        mapping[region_id] = owner.pk
-    labels = {g.pk: (i, g.label) for i, g in enumerate(groups, start=1)}
+    mapping, labels = {}, {}
+    for region in Region.objects.only("id", "path", "name", "short_name", "code"):
+        if not region.path.startswith(base.path):
+            mapping[region.pk] = region.pk
+            labels[region.pk] = (10_000 + int(region.code), region.label)
+            continue
+        owner = next((g for g in groups if region.path.startswith(g.path)), base)
+        mapping[region.pk] = owner.pk
+    labels.update({g.pk: (i, g.label) for i, g in enumerate(groups, start=1)})
     labels[base.pk] = (0, f"{base.label}（本级）")
     return mapping, labels
 
@@ -548,23 +555,8 @@ def funds_by_source(projects: QuerySet, year: int, month: int) -> list[dict]:
         )
         .values("source")
         .annotate(arrived=Sum("arrived"), paid=Sum("paid"))
-        .order_by("source")
+        .order_by()
     )
+    order = {value: i for i, value in enumerate(FundingSource.values)}
+    rows = sorted(rows, key=lambda r: order.get(r["source"], len(order)))
     return [{"source": r["source"], "label": programme_label(r["source"]), **r} for r in rows]
-
-
-__all__ = [
-    "DIMENSIONS",
-    "ProjectFunding",
-    "funds_by_source",
-    "missing_reports",
-    "month_summary",
-    "month_table",
-    "period_completeness",
-    "period_completeness_by",
-    "progress_phrase",
-    "project_reports",
-    "time_progress",
-    "todo",
-    "trend",
-]

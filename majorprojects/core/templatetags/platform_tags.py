@@ -116,6 +116,8 @@ DETAIL_LABELS = {
 def _field_label(name: str) -> str:
     from majorprojects.projects.models import AnnualListing, Project
 
+    if name in DETAIL_LABELS and name not in ("note",):
+        return DETAIL_LABELS[name]
     for model in (Project, AnnualListing):
         try:
             return str(model._meta.get_field(name).verbose_name)
@@ -130,6 +132,41 @@ def event_label(event) -> str:
     return f"{label}：{event.target_label}" if event.target_label else label
 
 
+LIST_KEYS = ("tags", "applied", "list_kinds", "stages")
+APPLIED = {
+    "started": "开工",
+    "completed": "竣工",
+    "operating": "投产",
+    "main_structure_date": "主体完工日期",
+    "stats_included": "入统",
+    "stats_included_date": "入统日期",
+}
+
+
+def _shown(value) -> str:
+    """A detail value as a person reads it: 是/否, 空, lists and {source: [arrived, paid]} maps."""
+    if value in (None, "", [], {}):
+        return "空"
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    if isinstance(value, list):
+        return "、".join(APPLIED.get(v, str(v)) if isinstance(v, str) else _shown(v) for v in value)
+    if isinstance(value, dict):
+        from majorprojects.projects.models import FundingSource
+
+        sources = dict(FundingSource.choices)
+        parts = []
+        for k, v in value.items():
+            if isinstance(v, list) and len(v) == 2:
+                parts.append(f"{sources.get(k, k)} 到位{v[0]} 支付{v[1]}")
+            else:
+                parts.append(f"{sources.get(k, k)} {_shown(v)}")
+        return "，".join(parts)
+    return str(value)
+
+
 @register.filter
 def event_changes(event) -> list[str]:
     """Readable lines from an event's details: 'field: old → new' or 'field: value'."""
@@ -142,13 +179,9 @@ def event_changes(event) -> list[str]:
             continue
         if key in ("from", "to"):
             value = stages.get(value, value)
-        if isinstance(value, list) and len(value) == 2 and key not in ("tags",):
-            old, new = (v if v not in (None, "") else "空" for v in value)
+        if isinstance(value, list) and len(value) == 2 and key not in LIST_KEYS:
+            old, new = (_shown(v) for v in value)
             lines.append(f"{_field_label(key)}：{old} → {new}")
-        elif isinstance(value, list):
-            lines.append(f"{_field_label(key)}：{'、'.join(map(str, value))}")
-        elif isinstance(value, dict):
-            lines.append(f"{_field_label(key)}：" + "，".join(f"{k} {v}" for k, v in value.items()))
         else:
-            lines.append(f"{_field_label(key)}：{value}")
+            lines.append(f"{_field_label(key)}：{_shown(value)}")
     return lines

@@ -118,7 +118,7 @@ def check_upload(name: str, content: bytes) -> None:
         raise ImportFileError("文件解压后异常巨大，已拒绝读取。")
 
 
-def _load_rows(content: bytes, sheet: str | None) -> tuple[str, list[str], list[list]]:
+def load_rows(content: bytes, sheet: str | None) -> tuple[str, list[str], list[list]]:
     try:
         book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # any parser failure on untrusted bytes (corrupt zip, hostile XML, …)
@@ -283,7 +283,7 @@ def read_sheet(
     """Everything the plan needs from a file. `mapping` ({column letter: field key or ""}) overrides
     what the headers say; ImportFileError when the file cannot be read or has no header."""
     check_upload(name, content)
-    sheet_name, sheet_names, rows = _load_rows(content, sheet)
+    sheet_name, sheet_names, rows = load_rows(content, sheet)
     header_index = _find_header(rows)
     if header_index is None:
         raise ImportFileError(

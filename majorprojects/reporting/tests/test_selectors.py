@@ -866,7 +866,21 @@ def test_funds_by_source(dispatch):
         report=draft, source="special_bond", arrived=Decimal("999"), paid=Decimal("999")
     )
     rows = selectors.funds_by_source(ALL(), 2026, 10)
+    # in the programmes' own order (FundingSource), not by code
     assert [(r["label"], r["arrived"], r["paid"]) for r in rows] == [
-        ("企业自筹", Decimal("100"), Decimal("100")),
         ("地方政府专项债券", Decimal("300"), Decimal("200")),
+        ("企业自筹", Decimal("100"), Decimal("100")),
     ]
+
+
+def test_a_province_deployment_rows_are_its_cities(dispatch, users):
+    """With two cities the region rows are the cities (each named), not one city's counties."""
+    from majorprojects.factories import RegionFactory
+    from majorprojects.organisation.models import RegionKind
+
+    RegionFactory(
+        code="431000", name="东湖市", kind=RegionKind.CITY, parent=dispatch["a"].region.parent.parent
+    )
+    rows = selectors.month_table(ALL(), 2026, 10, "region", user=users["admin"])
+    assert [r["label"] for r in rows] == ["云江市"]  # 东湖市 has no projects, so no row
+    assert sum(r["done_ytd"] for r in rows) == selectors.month_summary(ALL(), 2026, 10)["done_ytd"]
