@@ -65,6 +65,29 @@ def cpu_times() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
+def process_cpu(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the gunicorn processes (master and workers) and by PostgreSQL
+    (every `postgres` process, with the children the postmaster has reaped), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"gunicorn": 0.0, "postgres": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pid, ppid = int(entry.name), int(fields[1])
+        used = sum(int(x) for x in fields[11:15]) / tick  # utime, stime, cutime, cstime
+        if pid == server_pid or ppid == server_pid:
+            out["gunicorn"] += used
+        elif comm == "postgres":
+            out["postgres"] += used
+    return out
+
+
 # --- set-up -------------------------------------------------------------------------------------
 
 
@@ -94,6 +117,8 @@ def build(args) -> dict:
             facts, periods, rng, postgres=connection.vendor == "postgresql", open_mix=(("pending", 1),)
         )
     )
+    # YearDone as the services would have left it (the submissions then update these rows).
+    year_done = data.fill_year_done("orm")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     tokens = {}
@@ -103,6 +128,8 @@ def build(args) -> dict:
     return {
         "projects": len(facts),
         "reports": load["rows"],
+        "year_done_rows": year_done["rows"],
+        "year_done_s": year_done["seconds"],
         "open_period": str(periods[-1]),
         "open_period_id": periods[-1].pk,
         "due_on": periods[-1].due_on.isoformat(),
@@ -244,10 +271,14 @@ def start_server(args, database_url: str) -> subprocess.Popen:
         "SECRET_KEY": "bench-" + uuid.uuid4().hex + uuid.uuid4().hex,
         "ALLOWED_HOSTS": "127.0.0.1",
     }
+    # BENCH_CODE: serve a scratch copy of the code (a proposed change) instead of the checkout.
+    code = os.environ.get("BENCH_CODE", str(ROOT))
     command = [
         sys.executable,
         "-m",
         "gunicorn",
+        "--chdir",
+        code,
         "majorprojects.wsgi:application",
         "--bind",
         f"127.0.0.1:{args.port}",
@@ -259,7 +290,7 @@ def start_server(args, database_url: str) -> subprocess.Popen:
         "--backlog",
         "2048",
     ]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(command, cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -309,7 +340,7 @@ class Client:
         raise AssertionError("unreachable")
 
 
-def run_clients(args, jobs: list[dict]) -> dict:
+def run_clients(args, jobs: list[dict], server_pid: int) -> dict:
     work: queue.Queue = queue.Queue()
     for job in jobs:
         work.put(job)
@@ -365,6 +396,7 @@ def run_clients(args, jobs: list[dict]) -> dict:
     threads = [threading.Thread(target=worker, args=(rng_seed.random(),)) for _ in range(args.clients)]
     usage_before = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before = cpu_times()
+    processes_before = process_cpu(server_pid)
     began = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -372,6 +404,7 @@ def run_clients(args, jobs: list[dict]) -> dict:
         thread.join()
     wall = time.perf_counter() - began
     cpu_after = cpu_times()
+    processes_after = process_cpu(server_pid)
     usage_after = resource.getrusage(resource.RUSAGE_SELF)
     client_cpu = (usage_after.ru_utime - usage_before.ru_utime) + (
         usage_after.ru_stime - usage_before.ru_stime
@@ -384,6 +417,14 @@ def run_clients(args, jobs: list[dict]) -> dict:
             100 * (cpu_after[0] - cpu_before[0]) / max(1, cpu_after[1] - cpu_before[1]), 1
         ),
         "client_cpu_s": round(client_cpu, 1),
+        "server_cpu_s": {k: round(processes_after[k] - processes_before[k], 1) for k in processes_after},
+        # CPU of everything else on the machine (another job's load shows here).
+        "other_cpu_s": round(
+            (cpu_after[0] - cpu_before[0]) / os.sysconf("SC_CLK_TCK")
+            - client_cpu
+            - sum(processes_after[k] - processes_before[k] for k in processes_after),
+            1,
+        ),
     }
 
 
@@ -427,6 +468,15 @@ def summarise(run: dict) -> dict:
         "resend_p50_ms": round(percentile([r["ms"] for r in resends], 0.5), 1),
         "machine_busy_pct": run["machine_busy_pct"],
         "client_cpu_s": run["client_cpu_s"],
+        "other_cpu_s": run["other_cpu_s"],
+        "gunicorn_cpu_s": run["server_cpu_s"]["gunicorn"],
+        "postgres_cpu_s": run["server_cpu_s"]["postgres"],
+        "gunicorn_cpu_ms_per_request": round(
+            1000 * run["server_cpu_s"]["gunicorn"] / max(1, len(results)), 1
+        ),
+        "postgres_cpu_ms_per_request": round(
+            1000 * run["server_cpu_s"]["postgres"] / max(1, len(results)), 1
+        ),
         "per_second": per_second,
     }
 
@@ -482,6 +532,20 @@ def verify(period_id: int, run: dict, jobs: list[dict], profiled: list[int]) -> 
         )
         ytd_wrong = cursor.fetchone()[0]
     resend_events_extra = sum(1 for r in results if r["resend"] and submit_events.get(r["id"], 0) != 1)
+    # YearDone kept by the submissions: the open month's column equals the submitted amounts, and
+    # a sample of projects equals what year_done_rebuild derives from the reports.
+    import dispatch_data as data
+
+    from majorprojects.reporting.models import Period, YearDone
+
+    period = Period.objects.get(pk=period_id)
+    year_done_month = YearDone.objects.filter(year=period.ends_on.year).aggregate(
+        s=Sum(f"m{period.ends_on.month}")
+    )["s"] or Decimal(0)
+    submitted_all = Report.objects.filter(period_id=period_id, status="submitted").aggregate(
+        s=Sum("investment")
+    )["s"] or Decimal(0)
+    year_done_check = data.check_year_done(sample=1000)
     return {
         "duplicates": duplicates,
         "acknowledged": len(acked),
@@ -497,6 +561,11 @@ def verify(period_id: int, run: dict, jobs: list[dict], profiled: list[int]) -> 
         "sums_equal": (sent_sum == db_sum) if not failed_submitted else None,
         "ytd_wrong": ytd_wrong,
         "resends_with_extra_events": resend_events_extra,
+        "year_done_open_month": str(year_done_month),
+        "submitted_in_open_month": str(submitted_all),
+        "year_done_month_equal": year_done_month == submitted_all,
+        "year_done_sample_rows_differing": year_done_check["sample_rows_differing"],
+        "year_done_totals_equal": year_done_check["totals_equal"],
     }
 
 
@@ -525,6 +594,7 @@ def main() -> None:
         sys.exit(
             "the month-end burst runs on PostgreSQL: scripts/with_postgres.sh … dispatch_burst.py --postgres"
         )
+    load_before = os.getloadavg()
     url = setup(True)
     from django.conf import settings
 
@@ -562,7 +632,7 @@ def main() -> None:
             f"最长 {args.duration:.0f} s，{len(jobs):,} 份待报…",
             flush=True,
         )
-        run = run_clients(args, jobs)
+        run = run_clients(args, jobs, server.pid)
     finally:
         stop_server(server)
     figures = summarise(run)
@@ -572,6 +642,7 @@ def main() -> None:
         and figures["p95_ms"] <= TARGET_P95_MS
         and checks["duplicates"] == 0
         and checks["sums_equal"]
+        and checks["year_done_month_equal"]
     )
     print(
         f"{'✓' if ok else '✗'} {figures['submissions_ok']:,} 份报送 / {figures['wall_s']} s = {figures['rate_per_s']}/s"
@@ -580,11 +651,16 @@ def main() -> None:
     )
     print(
         f"  重发 {figures['resends']} 次（同一 Idempotency-Key），状态 {figures['resend_statuses']}；"
-        f"整机 CPU {figures['machine_busy_pct']}%，客户端自身 {figures['client_cpu_s']} CPU·s"
+        f"整机 CPU {figures['machine_busy_pct']}%，客户端自身 {figures['client_cpu_s']} CPU·s；"
+        f"每次请求 gunicorn {figures['gunicorn_cpu_ms_per_request']} ms、"
+        f"PostgreSQL {figures['postgres_cpu_ms_per_request']} ms CPU；其他进程 {figures['other_cpu_s']} CPU·s"
     )
     print("  核对：" + json.dumps(checks, ensure_ascii=False))
     result = {
         "database": backend_label(),
+        "code": os.environ.get("BENCH_CODE", str(ROOT)),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
         "setup": built,
         "targeted": len(jobs),
         "args": {k: v for k, v in vars(args).items() if k != "json"},

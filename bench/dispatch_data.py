@@ -410,3 +410,111 @@ def load_reports(rows: Iterator[tuple], *, chunk: int = 50000) -> dict:
         "load_seconds": round(loaded - started, 1),
         "index_seconds": round(time.perf_counter() - loaded, 1),
     }
+
+
+# --- YearDone (the counted money per project, year and month the figures read) -------------------
+
+
+def _year_done_insert_sql(vendor: str) -> str:
+    """The whole of YearDone in one INSERT … SELECT: the same grouping as
+    totals._counted_by_month (counted statuses, non-null amounts, by project and period_end's
+    year, one sum per month, 0 for a month without money)."""
+    from majorprojects.reporting.models import COUNTED
+
+    statuses = ", ".join(f"'{s}'" for s in COUNTED)
+    if vendor == "postgresql":
+        year = "EXTRACT(YEAR FROM period_end)::int"
+        month = "EXTRACT(MONTH FROM period_end)::int"
+        wrap = "{}"
+    else:  # SQLite keeps dates as 'YYYY-MM-DD' text; round the float sums as Django's converter does
+        year = "CAST(substr(period_end, 1, 4) AS INTEGER)"
+        month = "CAST(substr(period_end, 6, 2) AS INTEGER)"
+        wrap = "ROUND({}, 2)"
+    months = ",\n               ".join(
+        "COALESCE(" + wrap.format(f"SUM(CASE WHEN {month} = {m} THEN investment END)") + ", 0)"
+        for m in range(1, 13)
+    )
+    columns = ", ".join(f"m{m}" for m in range(1, 13))
+    return f"""
+        INSERT INTO reporting_yeardone (project_id, year, {columns})
+        SELECT project_id, {year}, {months}
+        FROM reporting_report
+        WHERE status IN ({statuses}) AND investment IS NOT NULL
+        GROUP BY project_id, {year}"""
+
+
+def fill_year_done(method: str = "orm") -> dict:
+    """Fill YearDone from the loaded reports: `orm` = totals.year_done_rebuild() (what
+    `manage.py rebuild_dispatch_totals` runs), `sql` = one INSERT … SELECT. Either way the
+    result is then checked against year_done_rebuild on a sample (check_year_done)."""
+    from django.db import connection, transaction
+
+    from majorprojects.reporting.models import YearDone
+    from majorprojects.reporting.totals import year_done_rebuild
+
+    started = time.perf_counter()
+    with transaction.atomic():
+        if method == "orm":
+            rows = year_done_rebuild()
+        elif method == "sql":
+            YearDone.objects.all().delete()
+            with connection.cursor() as cursor:
+                cursor.execute(_year_done_insert_sql(connection.vendor))
+                rows = cursor.rowcount
+        else:
+            raise ValueError(method)
+    return {"method": method, "rows": rows, "seconds": round(time.perf_counter() - started, 1)}
+
+
+def _year_done_rows(project_ids: list[int]) -> dict[tuple[int, int], tuple]:
+    from decimal import Decimal
+
+    from majorprojects.reporting.models import YearDone
+
+    months = [f"m{m}" for m in range(1, 13)]
+    return {
+        (row[0], row[1]): tuple(Decimal(v).quantize(Decimal("0.01")) for v in row[2:])
+        for row in YearDone.objects.filter(project_id__in=project_ids).values_list(
+            "project_id", "year", *months
+        )
+    }
+
+
+def check_year_done(sample: int = 500, seed: int = 7) -> dict:
+    """Compare YearDone with what year_done_rebuild writes, on a sample of projects (rebuilt in a
+    transaction that is rolled back), and its grand total with the counted reports'."""
+    from decimal import Decimal
+
+    from django.db import connection, transaction
+    from django.db.models import Sum
+
+    from majorprojects.projects.models import Project
+    from majorprojects.reporting.models import COUNTED, Report
+    from majorprojects.reporting.totals import year_done_rebuild
+
+    ids = list(Project.objects.values_list("pk", flat=True))
+    picked = sorted(random.Random(seed).sample(ids, min(sample, len(ids))))
+    loaded = _year_done_rows(picked)
+    with transaction.atomic():
+        year_done_rebuild(picked)
+        rebuilt = _year_done_rows(picked)
+        transaction.set_rollback(True)
+    differing = [k for k in set(loaded) | set(rebuilt) if loaded.get(k) != rebuilt.get(k)]
+    months = " + ".join(f"m{m}" for m in range(1, 13))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT SUM({months}) FROM reporting_yeardone")
+        year_done_total = Decimal(str(cursor.fetchone()[0] or 0)).quantize(Decimal("0.01"))
+    reports_total = Decimal(
+        str(Report.objects.filter(status__in=COUNTED).aggregate(s=Sum("investment"))["s"] or 0)
+    ).quantize(Decimal("0.01"))
+    return {
+        "sample_projects": len(picked),
+        "sample_rows": len(rebuilt),
+        "sample_rows_differing": len(differing),
+        "differing_examples": [str(k) for k in differing[:5]],
+        "total_year_done": str(year_done_total),
+        "total_counted_reports": str(reports_total),
+        "totals_difference": str(year_done_total - reports_total),
+        # SQLite sums decimals as floats: a few cents of rounding over millions of rows.
+        "totals_equal": abs(year_done_total - reports_total) <= Decimal("0.10"),
+    }

@@ -5,6 +5,8 @@ set -euo pipefail
 
 PG_BIN="${PG_BIN:-$(ls -d /usr/lib/postgresql/15/bin 2>/dev/null || dirname "$(command -v initdb)")}"
 PORT="${PG_TEST_PORT:-54329}"
+# Another cluster (a benchmark, a second test run) may hold the port: take the next free one.
+while (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do PORT=$((PORT + 1)); done
 DIR="$(mktemp -d /tmp/majorprojects-pg.XXXXXX)"
 
 as_owner() {

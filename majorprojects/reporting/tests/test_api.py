@@ -894,7 +894,7 @@ def test_simultaneous_duplicates_make_one_submission(users, slot):
     first, second = _at_once(*(lambda c=c: c.send("post", path, body, key="burst-1") for c in callers))
     assert ok(first) == ok(second)
     assert Event.objects.filter(verb="report_submit").count() == 1
-    assert Report.objects.get(pk=slot.pk).version == 3
+    assert Report.objects.get(pk=slot.pk).version == 2  # one save-and-submit pass bumps once
 
 
 @postgres_only
