@@ -242,3 +242,6 @@ from majorprojects.reporting.api import router as reporting_router  # noqa: E402
 api.add_router("/", organisation_router)
 api.add_router("/projects", projects_router)
 api.add_router("/", reporting_router)
+api.add_router("/funds", "majorprojects.funds.api.router")
+api.add_router("/problems", "majorprojects.problems.api.router")
+api.add_router("/approvals", "majorprojects.approvals.api.router")

@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "majorprojects.audit",
     "majorprojects.projects",
     "majorprojects.reporting",
+    "majorprojects.problems",
+    "majorprojects.approvals",
+    "majorprojects.funds",
     "majorprojects.demo",
 ]
 
@@ -174,4 +177,6 @@ TIME_PROGRESS_BASIS = os.environ.get("TIME_PROGRESS_BASIS", "month")
 # Every command is idempotent, so a restart that reruns them early is harmless.
 SCHEDULED_COMMANDS = {
     "open_periods": 60,
+    "escalate_problems": 1440,
+    "scan_approvals": 1440,
 }

@@ -155,6 +155,8 @@ def visible_reports(user) -> QuerySet:
 
 
 def can_fill_report(user, report) -> bool:
+    if getattr(report, "_fillable_for", None) == user.pk:
+        return True  # fetched by get_report(user, …, change=True) in this request: already checked
     return can_change_projects(user) and changeable_projects(user).filter(pk=report.project_id).exists()
 
 
@@ -182,14 +184,115 @@ def fillable_reports(user) -> QuerySet:
     return Report.objects.filter(reports_q(user, change=True))
 
 
-def get_report(user, pk, *, change: bool = False):
-    """The report if `user` may read (or fill) it, else Http404."""
+def get_report(user, pk, *, change: bool = False, light: bool = False):
+    """The report if `user` may read (or fill) it, else Http404. `light`: only the scope check
+    and the keys, for a service that locks and re-reads the row anyway."""
     qs = fillable_reports(user) if change else visible_reports(user)
+    if light:
+        qs = qs.only("pk", "project_id", "period_id")
+    else:
+        qs = qs.select_related("period__schedule", "project__region", "project__owner_unit")
     try:
-        return qs.select_related("period__schedule", "project__region", "project__owner_unit").get(pk=pk)
+        report = qs.get(pk=pk)
     except (qs.model.DoesNotExist, ValueError, TypeError):
         raise Http404("报表不存在或无权访问")
+    if change:
+        report._fillable_for = user.pk  # can_fill_report need not ask the database again
+    return report
 
 
 def can_lock_periods(user) -> bool:
     return can_configure(user)
+
+
+# --- Problem ledger (problems app) ----------------------------------------------------------
+# A problem is read by whoever reads its project, and by the units working on it: the raising
+# unit or user, the lead unit and the co-units (a bureau assigned a problem sees it even when the
+# project is outside its sectors). The city admin and leaders read all; the auditor none.
+# Acting on it depends on the part one plays (predicates below): the city, or the county for a
+# problem in its region, analyses and assigns; the lead unit handles and resolves, co-units add
+# notes; the reporter confirms; only the city closes without the reporter's satisfaction.
+
+
+def problems_q(user) -> Q:
+    if not visible_projects_allowed(user):
+        return NOTHING
+    if user.role in (Role.CITY_ADMIN, Role.LEADER):
+        return Q()
+    from majorprojects.problems.models import Problem
+
+    q = project_q(user, "project__") | Q(raised_by_id=user.pk)
+    if user.role == Role.COUNTY and user.region_id:
+        q |= Q(region__path__startswith=user.region.path)
+    if user.unit_id:
+        co = Problem.co_units.through.objects.filter(unit_id=user.unit_id).values("problem_id")
+        q |= Q(raising_unit_id=user.unit_id) | Q(lead_unit_id=user.unit_id) | Q(pk__in=co)
+    return q
+
+
+def visible_problems(user) -> QuerySet:
+    from majorprojects.problems.models import Problem
+
+    return Problem.objects.filter(problems_q(user))
+
+
+def get_problem(user, pk):
+    """The problem if `user` may read it, else Http404 — never reveals existence."""
+    qs = visible_problems(user)
+    try:
+        return qs.select_related(
+            "project", "category", "region", "raising_unit", "lead_unit", "leader", "raised_by"
+        ).get(pk=pk)
+    except (qs.model.DoesNotExist, ValueError, TypeError):
+        raise Http404("问题不存在或无权访问")
+
+
+def can_raise_problem(user, project) -> bool:
+    """Any working account may raise a problem on a project it reads (a project unit: its own)."""
+    return can_change_projects(user) and visible_projects(user).filter(pk=project.pk).exists()
+
+
+def _county_covers(user, problem) -> bool:
+    return bool(
+        user.role == Role.COUNTY and user.region_id and problem.region.path.startswith(user.region.path)
+    )
+
+
+def can_analyse_problem(user, problem) -> bool:
+    """Accept, merge, split: the city; the county for a problem in its region not taken by the city."""
+    if not (getattr(user, "is_authenticated", False) and user.is_active):
+        return False
+    if user.role == Role.CITY_ADMIN:
+        return True
+    return _county_covers(user, problem) and problem.level != "city"
+
+
+def is_problem_assigner(user, problem) -> bool:
+    """The assigner's side (assign, decide extensions, escalate by hand): the city admin, or the
+    county that accepted the problem (or may accept it, before the city does)."""
+    return can_analyse_problem(user, problem)
+
+
+def is_problem_lead(user, problem) -> bool:
+    return bool(user.is_active and user.unit_id and user.unit_id == problem.lead_unit_id)
+
+
+def is_problem_handler(user, problem) -> bool:
+    """Lead unit or co-unit users."""
+    if is_problem_lead(user, problem):
+        return True
+    return bool(user.is_active and user.unit_id and problem.co_units.filter(pk=user.unit_id).exists())
+
+
+def is_problem_reporter(user, problem) -> bool:
+    """The user who raised it, or anyone of the raising unit."""
+    if not user.is_active:
+        return False
+    if problem.raised_by_id and problem.raised_by_id == user.pk:
+        return True
+    return bool(user.unit_id and user.unit_id == problem.raising_unit_id)
+
+
+def can_close_problem(user, problem) -> bool:
+    """Closing without the reporter's satisfaction is the city's decision alone."""
+    return getattr(user, "is_authenticated", False) and user.is_active and user.role == Role.CITY_ADMIN

@@ -185,6 +185,8 @@ def project_create(
     project.save()
     _set_tags(project, tags)
     _set_fundings(project, fundings)
+    if project.stage == Stage.PREPARING:
+        _approval_ledger(project, actor)
     package_recalculate(project.parent)
     event_record(
         actor=actor,
@@ -242,6 +244,14 @@ def _stage_index(stage: str) -> int:
 
 
 @transaction.atomic
+def _approval_ledger(project: Project, actor) -> None:
+    """A project entering the preliminary stage gets its regime's approval items (idempotent;
+    the nightly scan_approvals catches projects that arrived by import)."""
+    from majorprojects.approvals.services import ledger_apply_templates
+
+    ledger_apply_templates(project, actor)
+
+
 def project_transition(
     *, actor, project: Project, stage: str, on_date: date | None = None, note: str = ""
 ) -> Project:
@@ -292,6 +302,8 @@ def project_transition(
     project.save(
         update_fields=["stage", "actual_start_date", "actual_completion_date", "version", "updated_at"]
     )
+    if stage == Stage.PREPARING:
+        _approval_ledger(project, actor)
     event_record(
         actor=actor,
         verb="stage_change",

@@ -18,6 +18,7 @@ from enum import Enum
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja import Header, Query, Router
@@ -93,10 +94,11 @@ def _readable(request: HttpRequest, report_id: int) -> Report:
 
 
 def _fillable(request: HttpRequest, report_id: int) -> Report:
-    """The report for filling: 404 outside the caller's scope, 403 if the caller may only read."""
+    """The report for filling: 404 outside the caller's scope, 403 if the caller may only read.
+    Only the keys: the services lock and re-read the row."""
     _require_reader(request)
     try:
-        return get_report(request.auth, report_id, change=True)
+        return get_report(request.auth, report_id, change=True, light=True)
     except Http404:
         get_report(request.auth, report_id)  # 404 when outside scope: nothing is revealed
         raise PermissionDenied("您的账号无权填报该项目的调度表。") from None
@@ -315,7 +317,7 @@ def report_submit(
     report = _fillable(request, report_id)
     data, funds = _input(payload)
     version = payload.version if payload else None
-    services.report_save_submit(
+    report = services.report_save_submit(
         actor=request.auth,
         report=report,
         data=data,
@@ -323,7 +325,8 @@ def report_submit(
         expected_version=version,
         key=idempotency_key,
     )
-    return _detail(report.pk)
+    prefetch_related_objects([report], "funds")  # the service's row: no second read of the report
+    return report
 
 
 @router.post("/reports/{int:report_id}/approve", response={200: ReportDetail, **ERRORS}, summary="审核通过")

@@ -25,12 +25,13 @@ from majorprojects.accounts.scope import (
 from majorprojects.audit.services import event_record
 from majorprojects.core.errors import ConflictError
 from majorprojects.core.money import AmountError, parse_amount
+from majorprojects.problems.services import problem_from_report
 from majorprojects.projects.models import AttachmentKind, FundingSource, Project, Stage
 from majorprojects.projects.services import attachment_add, project_transition
 
 from . import validation
 from .models import COUNTED, EDITABLE, Correction, Period, Report, ReportFunds, ReportPhoto, Status
-from .totals import recompute_totals, year_done_refresh
+from .totals import counted_amount, recompute_totals, year_done_refresh, year_done_shift
 
 # Fields a filler types (the form, the grid, the Excel template and the API all use these).
 REPORT_FIELDS = [
@@ -291,6 +292,7 @@ def report_save_submit(
         return report
     _check_fillable(report, submitting=True)
     _check_version(report, expected_version)
+    counted_before = counted_amount(report)
     past = validation.history(report)
     changes, cleaned_funds = _fill(report, data, funds, past, complete=True)
     if cleaned_funds is not None:
@@ -303,7 +305,7 @@ def report_save_submit(
     report.save(update_fields=FILL_UPDATE + SEND_UPDATE)
     if later and "investment" in changes:
         recompute_totals(report.project_id, report.period_end)
-    year_done_refresh(report.project_id, report.period_end.year)
+    year_done_shift(report, counted_before)
     event_record(
         actor=actor,
         verb="report_resubmit" if resubmission else "report_submit",
@@ -311,6 +313,8 @@ def report_save_submit(
         project=report.project,
         details={**changes, "investment": report.investment, "late": report.is_late},
     )
+    if report.problems.strip():
+        problem_from_report(report, actor=actor)  # the problems met become a ledger item
     return report
 
 

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce, ExtractYear
 
 from majorprojects.projects.models import Project
@@ -69,7 +70,36 @@ def year_done_refresh(project_id: int, year: int) -> None:
     if counted is None:
         YearDone.objects.filter(project_id=project_id, year=year).delete()
         return
-    YearDone.objects.update_or_create(project_id=project_id, year=year, defaults=counted)
+    # An UPDATE first (the common case: the year's row exists); the insert only for a project's
+    # first counted report of the year, in a savepoint in case a concurrent request wins it.
+    row = YearDone.objects.filter(project_id=project_id, year=year)
+    if row.update(**counted):
+        return
+    try:
+        with transaction.atomic():
+            YearDone.objects.create(project_id=project_id, year=year, **counted)
+    except IntegrityError:
+        row.update(**counted)
+
+
+def counted_amount(report: Report) -> Decimal:
+    """What the report adds to the figures as it stands (its status and amount in memory)."""
+    return (report.investment or Decimal(0)) if report.status in COUNTED else Decimal(0)
+
+
+def year_done_shift(report: Report, before: Decimal) -> None:
+    """Move the report's month in YearDone by what its counted amount changed since `before`
+    (called inside the service's transaction, the report row locked). An `UPDATE … SET m = m + Δ`
+    is exact under concurrency; without the year's row the year is counted from the reports."""
+    delta = counted_amount(report) - before
+    if not delta:
+        return
+    month = f"m{report.period_end.month}"
+    year = report.period_end.year
+    if not YearDone.objects.filter(project_id=report.project_id, year=year).update(
+        **{month: F(month) + delta}
+    ):
+        year_done_refresh(report.project_id, year)
 
 
 def year_done_rebuild(project_ids: Iterable[int] | None = None, *, batch: int = 2000) -> int:

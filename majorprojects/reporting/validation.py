@@ -7,13 +7,15 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db import connection
 from django.utils import timezone
 
 from majorprojects.core.templatetags.platform_tags import wan
 from majorprojects.projects.models import Stage
 
 from .models import Frequency, Report
+
+CENT = Decimal("0.01")
 
 PRE_START = {Stage.CONCEIVED, Stage.RESERVED, Stage.PREPARING, Stage.SIGNED}
 
@@ -64,33 +66,49 @@ def situation(report: Report) -> str:
     return "preparing"
 
 
+_HISTORY_SQL = """
+SELECT SUM(r.investment),
+       SUM(CASE WHEN r.period_end < %(end)s THEN r.investment END),
+       COUNT(CASE WHEN r.period_end < %(end)s AND r.investment > 0 THEN 1 END),
+       SUM(CASE WHEN r.period_end < %(end)s AND r.period_end >= %(jan)s THEN r.investment END),
+       COUNT(CASE WHEN r.period_end > %(end)s THEN 1 END),
+       (SELECT p.percent_complete FROM {table} p
+         WHERE p.project_id = %(project)s AND p.id <> %(id)s AND p.period_end < %(end)s
+           AND p.percent_complete IS NOT NULL
+         ORDER BY p.period_end DESC LIMIT 1)
+  FROM {table} r
+ WHERE r.project_id = %(project)s AND r.id <> %(id)s
+"""
+
+
+def _decimal(value) -> Decimal | None:
+    """A sum as the database returns it (SQLite: float or int) as Decimal to the cent, the way
+    Django converts a DecimalField's aggregate."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return Decimal(value).quantize(CENT)
+    return Decimal(value)
+
+
 def history(report: Report) -> dict:
     """The project's other reports' money, for the totals and the jump rules, and the latest
     percent complete reported before this one (from any earlier report, with money or not).
-    Two queries; services compute it once per request and pass it on."""
-    others = Report.objects.filter(project_id=report.project_id).exclude(pk=report.pk)
-    earlier = Q(period_end__lt=report.period_end)
-    agg = others.aggregate(
-        all_others=Sum("investment"),
-        before=Sum("investment", filter=earlier),
-        months=Count("id", filter=earlier & Q(investment__gt=0)),
-        year=Sum(
-            "investment",
-            filter=earlier & Q(period_end__gte=date(report.period_end.year, 1, 1)),
-        ),
-        later=Count("id", filter=Q(period_end__gt=report.period_end)),
-    )
+    One statement (it runs on every save and submission, so it is written as SQL rather than
+    composed by the ORM on each call); services compute it once per request and pass it on."""
+    sql = _HISTORY_SQL.format(table=connection.ops.quote_name(Report._meta.db_table))
+    end = report.period_end
+    params = {"end": end, "jan": date(end.year, 1, 1), "project": report.project_id, "id": report.pk or 0}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        total, before, months, year, later, last_percent = cursor.fetchone()
     return {
-        "before": agg["before"] or Decimal(0),
-        "months_before": agg["months"] or 0,
-        "year_before": agg["year"] or Decimal(0),
-        "all_others": agg["all_others"] or Decimal(0),
-        "later": agg["later"] or 0,
-        "last_percent": others.filter(earlier)
-        .exclude(percent_complete__isnull=True)
-        .order_by("-period_end")
-        .values_list("percent_complete", flat=True)
-        .first(),
+        "before": _decimal(before) or Decimal(0),
+        "months_before": months or 0,
+        "year_before": _decimal(year) or Decimal(0),
+        "all_others": _decimal(total) or Decimal(0),
+        "later": later or 0,
+        "last_percent": _decimal(last_percent),
     }
 
 

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class FundsConfig(AppConfig):
+    name = "majorprojects.funds"
+    label = "funds"
+    verbose_name = "资金"
