@@ -16,6 +16,22 @@ from majorprojects.factories import (
 from majorprojects.organisation.models import RegionKind, UnitKind
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's set-up, plus: the database contents serialized after the migrations (the
+    seeded schedules, categories, programmes, rules) are kept on the connection class, not only
+    on the connection object. Playwright's sync API runs in greenlets, and inside one Django's
+    per-context connection is a new object without them, so a transactional test after a
+    browser test would start from an empty database instead of the migrated one."""
+    from django.db import connections
+
+    for connection in connections.all():
+        contents = getattr(connection, "_test_serialized_contents", None)
+        if contents is not None:
+            type(connection)._test_serialized_contents = contents
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.STORAGES = {

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "majorprojects.problems",
     "majorprojects.approvals",
     "majorprojects.funds",
+    "majorprojects.alerts",
     "majorprojects.demo",
 ]
 
@@ -179,4 +180,5 @@ SCHEDULED_COMMANDS = {
     "open_periods": 60,
     "escalate_problems": 1440,
     "scan_approvals": 1440,
+    "scan_warnings": 1440,
 }

@@ -8,6 +8,10 @@ urlpatterns = [
     path("org/", include("majorprojects.organisation.urls")),
     path("projects/", include("majorprojects.projects.urls")),
     path("dispatch/", include("majorprojects.reporting.urls")),
+    path("problems/", include("majorprojects.problems.urls")),
+    path("funds/", include("majorprojects.funds.urls")),
+    path("approvals/", include("majorprojects.approvals.urls")),
+    path("alerts/", include("majorprojects.alerts.urls")),
     path("audit/", include("majorprojects.audit.urls")),
     path("api/", api.urls),
 ]

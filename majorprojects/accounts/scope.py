@@ -205,10 +205,66 @@ def can_lock_periods(user) -> bool:
     return can_configure(user)
 
 
+# --- Funds (funds app) ----------------------------------------------------------------------
+
+
+def can_record_funds(user, project, kind: str, *, entry=None) -> bool:
+    """Whether `user` may record an entry of `kind` on `project` — or, given `entry` (a recorded
+    funds.Movement or funds.LoanRelease, `kind` being its kind), delete that entry. Reading is
+    `visible_projects`. Kinds: allocation 下达, arrival 到位, transfer 拨付, payment 支付 (also
+    confirming reported payments), loan 贷款 (its terms and releases), subsidy 获批贴息.
+    - Government records every kind: the city admin; the county or department that may change the
+      project; the finance department (财政局: a department whose unit has `records_funds`) on
+      every project in its unit's region subtree — it also registers the allocations it issues. It deletes any entry except a payment confirmed from a dispatch
+      report (`report_source` set), which only the city admin deletes.
+    - The project unit (may change the project) records payments and loans only: allocations,
+      arrivals, transfers and the subsidy granted are government acts. It deletes only entries of
+      those kinds that an account of its own unit entered, never one confirmed from a report.
+    - Leaders, the auditor and everyone else: nothing.
+    The scope check is remembered on `project` per user (one query per request, not per entry)."""
+    if not (getattr(user, "is_authenticated", False) and user.is_active):
+        return False
+    role = user.role
+    if role == Role.CITY_ADMIN:
+        return True
+    if role not in (Role.COUNTY, Role.DEPARTMENT, Role.PROJECT_UNIT):
+        return False
+    confirmed = bool(
+        entry is not None and (getattr(entry, "report_source", "") or getattr(entry, "report_id", None))
+    )
+    unit = user.unit if user.unit_id else None
+    if (
+        role == Role.DEPARTMENT
+        and unit is not None
+        and unit.records_funds
+        and project.region.path.startswith(unit.region.path)
+    ):
+        return not confirmed
+    known = project.__dict__.setdefault("_funds_changeable", {})
+    if user.pk not in known:
+        known[user.pk] = changeable_projects(user).filter(pk=project.pk).exists()
+    if not known[user.pk]:
+        return False
+    if role != Role.PROJECT_UNIT:
+        return not confirmed
+    if kind not in ("payment", "loan"):
+        return False
+    if entry is None:
+        return True
+    author = entry.created_by
+    return bool(
+        not confirmed
+        and author is not None
+        and author.role == Role.PROJECT_UNIT
+        and author.unit_id == user.unit_id
+    )
+
+
 # --- Problem ledger (problems app) ----------------------------------------------------------
 # A problem is read by whoever reads its project, and by the units working on it: the raising
 # unit or user, the lead unit and the co-units (a bureau assigned a problem sees it even when the
-# project is outside its sectors). The city admin and leaders read all; the auditor none.
+# project is outside its sectors), and by the reporters of duplicates merged into it. The city
+# admin and leaders read all; the auditor none.
 # Acting on it depends on the part one plays (predicates below): the city, or the county for a
 # problem in its region, analyses and assigns; the lead unit handles and resolves, co-units add
 # notes; the reporter confirms; only the city closes without the reporter's satisfaction.
@@ -227,7 +283,44 @@ def problems_q(user) -> Q:
     if user.unit_id:
         co = Problem.co_units.through.objects.filter(unit_id=user.unit_id).values("problem_id")
         q |= Q(raising_unit_id=user.unit_id) | Q(lead_unit_id=user.unit_id) | Q(pk__in=co)
+    # The reporter of a duplicate follows it into the item it was merged into (a subquery: the
+    # list stays one query).
+    return q | Q(pk__in=_merged_targets(user))
+
+
+def _own_reporter_q(user) -> Q:
+    q = Q(raised_by_id=user.pk)
+    if user.unit_id:
+        q |= Q(raising_unit_id=user.unit_id)
     return q
+
+
+def _merged_targets(user):
+    """Ids of the problems into which an item `user` (or the user's unit) raised was merged."""
+    from majorprojects.problems.models import Problem
+
+    return Problem.objects.filter(_own_reporter_q(user), merged_into__isnull=False).values("merged_into_id")
+
+
+def problem_confirmer_q(user) -> Q:
+    """Problems whose resolution `user` may confirm (the rule of is_problem_confirmer)."""
+    from majorprojects.organisation.models import UnitKind
+
+    raised_by_enterprise = Q(raising_unit__kind=UnitKind.ENTERPRISE) | Q(raised_by__role=Role.PROJECT_UNIT)
+    return _own_reporter_q(user) | (Q(pk__in=_merged_targets(user)) & ~raised_by_enterprise)
+
+
+def problem_filter_regions(user) -> QuerySet:
+    """Regions offered in the ledger's region filter: what the account reads problems in — a
+    county its own subtree, the auditor nothing, everyone else every region (the list itself is
+    scoped by problems_q; this only keeps the choices meaningful)."""
+    from majorprojects.organisation.models import Region
+
+    if not visible_projects_allowed(user):
+        return Region.objects.none()
+    if user.role == Role.COUNTY and user.region_id:
+        return Region.objects.filter(path__startswith=user.region.path)
+    return Region.objects.all()
 
 
 def visible_problems(user) -> QuerySet:
@@ -284,15 +377,129 @@ def is_problem_handler(user, problem) -> bool:
     return bool(user.is_active and user.unit_id and problem.co_units.filter(pk=user.unit_id).exists())
 
 
-def is_problem_reporter(user, problem) -> bool:
-    """The user who raised it, or anyone of the raising unit."""
-    if not user.is_active:
-        return False
+def _is_own_reporter(user, problem) -> bool:
     if problem.raised_by_id and problem.raised_by_id == user.pk:
         return True
     return bool(user.unit_id and user.unit_id == problem.raising_unit_id)
 
 
+def _reports_merged_item(user, problem) -> bool:
+    from majorprojects.problems.models import Problem
+
+    return Problem.objects.filter(_own_reporter_q(user), merged_into_id=problem.pk).exists()
+
+
+def is_problem_reporter(user, problem) -> bool:
+    """The user who raised it, anyone of the raising unit, or the reporter of a duplicate that
+    was merged into it (who follows it there: reads it, is told of its resolution, may attach)."""
+    if not user.is_active:
+        return False
+    return _is_own_reporter(user, problem) or _reports_merged_item(user, problem)
+
+
+def problem_raised_by_enterprise(problem) -> bool:
+    """Raised by a project unit (an enterprise), whose satisfaction is the gate."""
+    from majorprojects.organisation.models import UnitKind
+
+    if problem.raising_unit_id and problem.raising_unit.kind == UnitKind.ENTERPRISE:
+        return True
+    return bool(problem.raised_by_id and problem.raised_by.role == Role.PROJECT_UNIT)
+
+
+def is_problem_confirmer(user, problem) -> bool:
+    """Who gives the verdict on a resolution (the satisfaction gate, 企业满意的方可销号): the
+    problem's own reporter; and, when it was not raised by an enterprise (the city, a county or a
+    department raised it), also the reporters of the duplicates merged into it — the enterprises
+    behind them. The first verdict on a resolution decides."""
+    if not user.is_active:
+        return False
+    if _is_own_reporter(user, problem):
+        return True
+    return not problem_raised_by_enterprise(problem) and _reports_merged_item(user, problem)
+
+
 def can_close_problem(user, problem) -> bool:
     """Closing without the reporter's satisfaction is the city's decision alone."""
     return getattr(user, "is_authenticated", False) and user.is_active and user.role == Role.CITY_ADMIN
+
+
+# --- Warnings (alerts app) ------------------------------------------------------------------
+# A project's warning is read by whoever reads the project; a region's warning by the city admin,
+# the leaders and the county over the region (and by cross-cutting departments, which read every
+# project). The unit steps (rectification plan, rectified, asking for an exemption) belong to
+# whoever may change the project (its project unit, county or department) — for a region's
+# warning, to the county over it. Notifying is the city's or the county's; striking off,
+# reopening, running a scan and editing rules are the city's; an exemption is decided by the
+# rule's approver (the city always may).
+
+
+def warnings_q(user) -> Q:
+    if not visible_projects_allowed(user):
+        return NOTHING
+    if user.role in (Role.CITY_ADMIN, Role.LEADER):
+        return Q()
+    q = Q(project__isnull=False) & project_q(user, "project__")
+    if user.role == Role.COUNTY and user.region_id:
+        q |= Q(project__isnull=True, region__path__startswith=user.region.path)
+    elif user.role == Role.DEPARTMENT and user.unit_id and user.unit.reads_all_projects:
+        q |= Q(project__isnull=True)
+    return q
+
+
+def visible_warnings(user) -> QuerySet:
+    from majorprojects.alerts.models import Warning
+
+    return Warning.objects.filter(warnings_q(user))
+
+
+def get_warning(user, pk):
+    """The warning if `user` may read it, else Http404 — never reveals existence."""
+    qs = visible_warnings(user)
+    try:
+        return qs.select_related(
+            "rule", "project", "region", "responsible_unit", "leader", "attachment", "carried_from"
+        ).get(pk=pk)
+    except (qs.model.DoesNotExist, ValueError, TypeError):
+        raise Http404("预警不存在或无权访问")
+
+
+def _county_over_region(user, region) -> bool:
+    return bool(user.role == Role.COUNTY and user.region_id and region.path.startswith(user.region.path))
+
+
+def can_rectify_warning(user, warning) -> bool:
+    """Plan, report rectified, ask for an exemption: the project's changers; for a region's
+    warning the county over it; the city admin on anyone's behalf."""
+    if not (getattr(user, "is_authenticated", False) and user.is_active):
+        return False
+    if user.role == Role.CITY_ADMIN:
+        return True
+    if warning.project_id:
+        return can_change_projects(user) and changeable_projects(user).filter(pk=warning.project_id).exists()
+    return _county_over_region(user, warning.region)
+
+
+def can_notify_warning(user, warning) -> bool:
+    if not (getattr(user, "is_authenticated", False) and user.is_active):
+        return False
+    return user.role == Role.CITY_ADMIN or _county_over_region(user, warning.region)
+
+
+def can_strike_off_warning(user, warning=None) -> bool:
+    """Verifying a rectification and striking the warning off (销号) is the city's."""
+    return can_configure(user)
+
+
+def can_decide_exemption(user, rule, region) -> bool:
+    """The rule's approver: the city admin always; the county over the subject when the rule
+    lets counties approve."""
+    if not (getattr(user, "is_authenticated", False) and user.is_active):
+        return False
+    if user.role == Role.CITY_ADMIN:
+        return True
+    return rule.exemption_approver == "county" and _county_over_region(user, region)
+
+
+def can_manage_alert_rules(user) -> bool:
+    """Editing, importing and restoring rules and running a scan: the city admin."""
+    return can_configure(user)

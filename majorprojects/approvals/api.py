@@ -1,7 +1,7 @@
-"""Approvals ledger (前期工作台账) endpoints, mounted at /api/approvals: item types and templates
-(read; edits for the city admin), a project's ledger, item changes, the city-wide matrix, the
-overdue list, readiness lists and the Excel export/import. Reads go through accounts.scope and
-approvals.selectors, changes through approvals.services.
+"""Approvals ledger (前期工作台账) endpoints, mounted at /api/approvals: item types, templates and
+readiness rules (read; edits for the city admin), a project's ledger, item changes, the city-wide
+matrix, the overdue list, readiness lists and the Excel export/import. Reads go through
+accounts.scope and approvals.selectors, changes through approvals.services.
 
 Scope: a project or item outside the caller's scope is 404; one the caller may read but not
 change (the leader, a read-all department) is 403 on changes; the auditor gets 403 everywhere."""
@@ -29,7 +29,7 @@ from majorprojects.organisation.schemas import ERRORS, ErrorOut
 from majorprojects.projects.models import ApprovalRegime, FundingSource
 
 from . import excel, selectors, services
-from .models import ApprovalItem, ApprovalItemType, ItemStatus
+from .models import ApprovalItem, ApprovalItemType, ItemStatus, ReadinessRule, ReadinessTarget
 from .schemas import (
     REGIME_LABELS,
     ImportOut,
@@ -44,6 +44,9 @@ from .schemas import (
     PapersIn,
     PromiseIn,
     ReadinessOut,
+    RuleIn,
+    RuleOut,
+    RulePatch,
     TemplateAddIn,
     TemplateOrderIn,
     TemplateOut,
@@ -467,3 +470,135 @@ def import_ledger(request: HttpRequest, file: UploadedFile = UPLOAD):
     content = file.read(settings.IMPORT_MAX_BYTES + 1)
     result = services.ledger_import(actor=request.auth, name=file.name or "", content=content)
     return {"updated": result.updated, "unchanged": result.unchanged}
+
+
+# --- Readiness rules ---------------------------------------------------------------------------
+
+
+def _rule_out(rule: ReadinessRule) -> dict:
+    excepted, requirements = services.readiness_rule_lists(rule)
+    return {
+        "id": rule.pk,
+        "name": rule.name,
+        "target": rule.target,
+        "target_label": rule.get_target_display(),
+        "programmes": rule.programmes,
+        "programme_labels": rule.programme_labels(),
+        "all_items": rule.all_items,
+        "all_statuses": rule.all_statuses,
+        "except_types": excepted,
+        "requirements": [
+            {
+                "item_type": r["item_type"],
+                "statuses": r["statuses"],
+                "status_labels": [ItemStatus(s).label for s in r["statuses"] if s in ItemStatus.values],
+            }
+            for r in requirements
+        ],
+        "basis": rule.basis,
+        "is_active": rule.is_active,
+        "sort_order": rule.sort_order,
+        "version": services.readiness_rule_version(rule),
+    }
+
+
+def _rules():
+    return ReadinessRule.objects.prefetch_related("requirements__item_type", "except_types")
+
+
+def _rule(rule_id: int) -> ReadinessRule:
+    rule = _rules().filter(pk=rule_id).first()
+    if rule is None:
+        raise Http404("规则不存在。")
+    return rule
+
+
+def _rule_fields(given: dict) -> dict:
+    """The API's body as services.readiness_rule_save fields: ids become item types (an unknown
+    id is a 422 naming the field); an explicit null is refused rather than read as empty."""
+    nulls = {key: "不能为空；不修改的字段请不要传。" for key, value in given.items() if value is None}
+    if nulls:
+        raise DjangoValidationError(nulls)
+    fields = {k: v for k, v in given.items() if k not in ("except_type_ids", "requirements")}
+    if "except_type_ids" in given:
+        fields["except_types"] = [_item_type(pk, "except_type_ids") for pk in given["except_type_ids"]]
+    if "requirements" in given:
+        fields["requirements"] = [
+            {"item_type": _item_type(r["item_type_id"], "requirements"), "statuses": r["statuses"]}
+            for r in given["requirements"]
+        ]
+    return fields
+
+
+def _save_rule(request: HttpRequest, rule: ReadinessRule | None, given: dict, version: str | None):
+    try:
+        saved = services.readiness_rule_save(
+            actor=request.auth, rule=rule, fields=_rule_fields(given), expected_version=version
+        )
+    except DjangoValidationError as exc:
+        if hasattr(exc, "error_dict") and "except_types" in exc.error_dict:
+            errors = dict(exc.error_dict)
+            errors["except_type_ids"] = errors.pop("except_types")
+            raise DjangoValidationError(errors) from exc
+        raise
+    return _rule_out(saved)
+
+
+@router.get("/rules", response={200: list[RuleOut], **ERRORS}, summary="开工与资金条件规则")
+def rule_list(
+    request: HttpRequest,
+    target: str | None = Query(None, description="start 开工条件、funding 资金条件；缺省为全部"),
+    active: bool | None = None,
+):
+    _require_reader(request)
+    qs = _rules()
+    if target is not None:
+        if target not in ReadinessTarget.values:
+            raise DjangoValidationError({"target": "用途应为 start（开工条件）或 funding（资金条件）。"})
+        qs = qs.filter(target=target)
+    if active is not None:
+        qs = qs.filter(is_active=active)
+    return [_rule_out(rule) for rule in qs]
+
+
+@router.get("/rules/{int:rule_id}", response={200: RuleOut, **ERRORS}, summary="一条开工与资金条件规则")
+def rule_detail(request: HttpRequest, rule_id: int):
+    _require_reader(request)
+    return _rule_out(_rule(rule_id))
+
+
+def _require_rule_admin(request: HttpRequest) -> None:
+    _require_reader(request)
+    if not can_configure(request.auth):
+        raise PermissionDenied("开工与资金条件规则由市级管理员维护。")
+
+
+@router.post("/rules", response={200: RuleOut, **ERRORS}, summary="新增开工与资金条件规则（市级管理员）")
+def rule_create(request: HttpRequest, payload: RuleIn):
+    _require_rule_admin(request)
+    return _save_rule(request, None, payload.model_dump(), None)
+
+
+@router.patch(
+    "/rules/{int:rule_id}",
+    response={200: RuleOut, **CHANGE_ERRORS},
+    summary="修改开工与资金条件规则（市级管理员；须带 version）",
+)
+def rule_update(request: HttpRequest, rule_id: int, payload: RulePatch):
+    _require_rule_admin(request)
+    rule = _rule(rule_id)
+    given = payload.model_dump(exclude_unset=True, exclude={"version"})
+    return _save_rule(request, rule, given, payload.version)
+
+
+@router.delete(
+    "/rules/{int:rule_id}",
+    response={204: None, **CHANGE_ERRORS},
+    summary="删除开工与资金条件规则（市级管理员；须带 version）",
+)
+def rule_delete(
+    request: HttpRequest, rule_id: int, version: str = Query(..., description="读取时的 version")
+):
+    _require_rule_admin(request)
+    services.readiness_rule_delete(actor=request.auth, rule=_rule(rule_id), expected_version=version)
+    return 204, None

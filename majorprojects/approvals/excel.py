@@ -254,8 +254,10 @@ def _version(value: object) -> int | None:
         return None
     try:
         number = int(float(compact(value))) if not isinstance(value, int) else value
-    except ValueError:
+    except (ValueError, OverflowError):  # "abc", "inf", "1e400"
         raise CellError(f"应为整数，而不是“{normalize(value)}”")
+    if number < 0 or number > 2**31 - 1:
+        raise CellError(f"版本号“{normalize(value)}”无效，请使用导出的原表")
     return number
 
 

@@ -233,3 +233,63 @@ class ImportOut(Schema):
 
 
 REGIME_LABELS = dict(ApprovalRegime.choices)
+
+
+# --- Readiness rules -----------------------------------------------------------------------------
+
+
+class RuleRequirementOut(Schema):
+    item_type: Ref
+    statuses: list[str] = Field(description="该事项须处于的状态（满足其一即可）")
+    status_labels: list[str]
+
+
+class RuleOut(Schema):
+    id: int
+    name: str
+    target: str = Field(description="start 开工条件、funding 资金申报/下达条件")
+    target_label: str
+    programmes: list[str] = Field(description="适用的资金来源代码（用途为 funding 时）")
+    programme_labels: list[str]
+    all_items: bool = Field(description="台账全部事项（除外事项除外）须处于 all_statuses 之一")
+    all_statuses: list[str]
+    except_types: list[Ref]
+    requirements: list[RuleRequirementOut]
+    basis: str
+    is_active: bool
+    sort_order: int
+    version: str = Field(description="修改、删除时原样带回，用于并发校验")
+
+
+class RuleRequirementIn(Schema):
+    item_type_id: int
+    statuses: list[str] = Field(description="not_started、in_progress、done、promised、not_applicable")
+
+
+class RuleIn(Schema):
+    name: str = Field(max_length=100)
+    target: str = Field(description="start 开工条件、funding 资金申报/下达条件")
+    programmes: list[str] = Field([], description="资金来源代码，如 special_bond、central_budget")
+    all_items: bool = False
+    all_statuses: list[str] = []
+    except_type_ids: list[int] = []
+    requirements: list[RuleRequirementIn] = []
+    basis: str = Field("", max_length=200)
+    is_active: bool = True
+    sort_order: int = Field(0, ge=0)
+
+
+class RulePatch(Schema):
+    """Only the fields sent change (lists replace the current ones); `version` as read."""
+
+    version: str
+    name: str | None = Field(None, max_length=100)
+    target: str | None = None
+    programmes: list[str] | None = None
+    all_items: bool | None = None
+    all_statuses: list[str] | None = None
+    except_type_ids: list[int] | None = None
+    requirements: list[RuleRequirementIn] | None = None
+    basis: str | None = Field(None, max_length=200)
+    is_active: bool | None = None
+    sort_order: int | None = Field(None, ge=0)

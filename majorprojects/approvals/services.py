@@ -1,6 +1,6 @@
 """Every state change on the approvals ledger: item updates (with their shortcuts: not
 applicable, promise, papers supplied, attachment), applying the regime's template to a project,
-the Excel import, and the city admin's edits of item types and templates.
+the Excel import, and the city admin's edits of item types, templates and readiness rules.
 
 Each runs in one transaction, checks scope through accounts.scope, validates with Chinese
 messages naming the field, and writes one audit event per changed item (the project's timeline).
@@ -8,11 +8,13 @@ Items are edited with an optimistic version check: a stale form gets ConflictErr
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -21,7 +23,7 @@ from majorprojects.audit.services import diff, event_record
 from majorprojects.core.errors import ConflictError
 from majorprojects.core.workdays import add_workdays
 from majorprojects.organisation.models import Unit
-from majorprojects.projects.models import ApprovalRegime, AttachmentKind, Project
+from majorprojects.projects.models import ApprovalRegime, AttachmentKind, FundingSource, Project
 from majorprojects.projects.services import attachment_add
 
 from .models import (
@@ -30,6 +32,9 @@ from .models import (
     ApprovalItem,
     ApprovalItemType,
     ItemStatus,
+    ReadinessRequirement,
+    ReadinessRule,
+    ReadinessTarget,
     TemplateItem,
     UsedWhen,
 )
@@ -618,3 +623,241 @@ def ledger_import(*, actor, name: str, content: bytes) -> ImportResult:
             details={**diff(item, snapshot, ITEM_FIELDS), "file": name[:100]},
         )
     return ImportResult(updated=len(pending), unchanged=unchanged)
+
+
+# --- Readiness rules (city admin) -------------------------------------------------------------
+
+RULE_FIELDS = [
+    "name",
+    "target",
+    "programmes",
+    "all_items",
+    "all_statuses",
+    "basis",
+    "is_active",
+    "sort_order",
+]
+RULE_LISTS = ["except_types", "requirements"]
+RULE_CONFLICT = "该规则已被他人修改，请刷新页面后重新编辑。"
+RULE_GONE = "该规则已被他人删除，请刷新页面。"
+
+
+def _require_rule_admin(actor) -> None:
+    if not can_configure(actor):
+        raise PermissionDenied("开工与资金条件规则由市级管理员维护。")
+
+
+def readiness_rule_lists(rule: ReadinessRule) -> tuple[list[ApprovalItemType], list[dict]]:
+    """The rule's except types and requirements ([{"item_type", "statuses"}]), in item order
+    (uses prefetched rows when there are some)."""
+    if rule.pk is None:
+        return [], []
+    excepted = sorted(rule.except_types.all(), key=lambda t: (t.sort_order, t.pk))
+    requirements = sorted(rule.requirements.all(), key=lambda r: (r.item_type.sort_order, r.item_type_id))
+    return excepted, [{"item_type": r.item_type, "statuses": list(r.statuses)} for r in requirements]
+
+
+def _rule_audit_state(rule: ReadinessRule, excepted, requirements) -> dict:
+    state = {name: getattr(rule, name) for name in RULE_FIELDS}
+    state["except_types"] = [t.name for t in excepted]
+    state["requirements"] = {r["item_type"].name: _status_text(r["statuses"]) for r in requirements}
+    state["all_statuses"] = _status_text(rule.all_statuses)
+    return state
+
+
+def _status_text(values) -> list[str]:
+    return [ItemStatus(v).label for v in values if v in ItemStatus.values]
+
+
+def readiness_rule_version(rule: ReadinessRule) -> str:
+    """The rule's version for optimistic edits: a digest of everything the rule says (its row,
+    its except types and its requirements). Forms and the API send back the version they read; a
+    save or delete whose version no longer matches is refused with ConflictError."""
+    excepted, requirements = readiness_rule_lists(rule)
+    state = {name: getattr(rule, name) for name in RULE_FIELDS}
+    state["programmes"] = sorted(state["programmes"])
+    state["all_statuses"] = sorted(state["all_statuses"])
+    state["except_types"] = sorted(t.pk for t in excepted)
+    state["requirements"] = sorted([r["item_type"].pk, sorted(r["statuses"])] for r in requirements)
+    text = json.dumps(state, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _locked_rule(rule: ReadinessRule, expected_version: str | None) -> ReadinessRule:
+    locked = ReadinessRule.objects.select_for_update().filter(pk=rule.pk).first()
+    if locked is None:
+        raise ConflictError(RULE_GONE)
+    if expected_version is not None and readiness_rule_version(locked) != expected_version:
+        raise ConflictError(RULE_CONFLICT)
+    return locked
+
+
+def _ordered(values, allowed: list[str]) -> list[str]:
+    return [v for v in allowed if v in set(values)]
+
+
+def _clean_rule(rule: ReadinessRule, values: dict) -> tuple[list[ApprovalItemType], list[dict]]:
+    """Normalise and check a rule's values (set on `rule`); returns the except types and the
+    requirements to store. ValidationError {field: message} naming the field."""
+    errors: dict[str, str] = {}
+    name = str(values["name"] or "").strip()
+    if not name:
+        errors["name"] = "请填写规则名称。"
+    elif len(name) > 100:
+        errors["name"] = "规则名称最多 100 个字。"
+    elif ReadinessRule.objects.filter(name=name).exclude(pk=rule.pk).exists():
+        errors["name"] = f"已有名为“{name}”的规则，规则名称不能重复。"
+    target = values["target"]
+    if target not in ReadinessTarget.values:
+        errors["target"] = "请选择用途：具备开工条件，或具备资金申报/下达条件。"
+    programmes = list(values["programmes"] or [])
+    unknown = [str(code) for code in programmes if code not in FundingSource.values]
+    if unknown:
+        known = "、".join(f"{value}（{label}）" for value, label in FundingSource.choices)
+        errors["programmes"] = f"资金渠道代码“{'、'.join(unknown)}”不存在，可用的代码：{known}。"
+    elif target == ReadinessTarget.FUNDING and not programmes:
+        errors["programmes"] = "用于资金申报/下达条件的规则须选择至少一个资金渠道。"
+    if target == ReadinessTarget.START:
+        programmes = []  # the start rules apply to every candidate project
+    all_items = bool(values["all_items"])
+    all_statuses = list(values["all_statuses"] or [])
+    bad = [str(s) for s in all_statuses if s not in ItemStatus.values]
+    if bad:
+        errors["all_statuses"] = f"办理状态“{'、'.join(bad)}”不存在。"
+    elif all_items and not all_statuses:
+        errors["all_statuses"] = "勾选“台账全部事项”时须选择这些事项须处于的状态。"
+    excepted: list[ApprovalItemType] = []
+    if all_items:
+        for item_type in values["except_types"] or []:
+            if item_type not in excepted:
+                excepted.append(item_type)
+    else:
+        all_statuses = []  # without "all items" there is nothing for them to apply to
+    requirements: list[dict] = []
+    seen: set[int] = set()
+    for entry in values["requirements"] or []:
+        item_type, statuses = entry["item_type"], list(entry.get("statuses") or [])
+        if item_type.pk in seen:
+            errors.setdefault("requirements", f"“{item_type.name}”重复列出，每个事项只能列一次。")
+            continue
+        seen.add(item_type.pk)
+        wrong = [str(s) for s in statuses if s not in ItemStatus.values]
+        if wrong:
+            errors.setdefault("requirements", f"“{item_type.name}”的状态“{'、'.join(wrong)}”不存在。")
+        elif not statuses:
+            errors.setdefault("requirements", f"请为“{item_type.name}”选择至少一个须处于的状态。")
+        requirements.append({"item_type": item_type, "statuses": _ordered(statuses, ItemStatus.values)})
+    if not all_items and not requirements:
+        errors.setdefault("requirements", "请至少选择一个须满足的审批事项，或勾选“台账全部事项”。")
+    basis = str(values["basis"] or "").strip()
+    if len(basis) > 200:
+        errors["basis"] = "依据最多 200 个字。"
+    sort_order = values["sort_order"]
+    if isinstance(sort_order, bool) or not isinstance(sort_order, int) or sort_order < 0:
+        errors["sort_order"] = "排序应为不小于 0 的整数。"
+    if errors:
+        raise ValidationError(errors)
+    rule.name, rule.target, rule.basis, rule.sort_order = name, target, basis, sort_order
+    rule.programmes = _ordered(programmes, FundingSource.values)
+    rule.all_items, rule.all_statuses = all_items, _ordered(all_statuses, ItemStatus.values)
+    rule.is_active = bool(values["is_active"])
+    excepted.sort(key=lambda t: (t.sort_order, t.pk))
+    requirements.sort(key=lambda r: (r["item_type"].sort_order, r["item_type"].pk))
+    return excepted, requirements
+
+
+def _keep_a_start_rule(rule: ReadinessRule, *, field: str) -> None:
+    """Without an active start rule every project would count as ready to start: the last one
+    can be replaced (add the new one first) but not switched off, moved or deleted."""
+    # Lock every active start rule (in one order) before counting: two admins switching off the
+    # last two at once would otherwise both see the other one still active.
+    active = list(
+        ReadinessRule.objects.select_for_update()
+        .filter(target=ReadinessTarget.START, is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not set(active) - {rule.pk}:
+        raise ValidationError(
+            {
+                field: "至少须保留一条启用的开工条件规则（否则所有项目都会被视为具备开工条件）；请先新增替代规则。"
+            }
+        )
+
+
+@transaction.atomic
+def readiness_rule_save(
+    *, actor, rule: ReadinessRule | None = None, fields: dict, expected_version: str | None = None
+) -> ReadinessRule:
+    """Create a readiness rule, or change one. `fields` holds RULE_FIELDS and, as lists that
+    replace the current ones, `except_types` (ApprovalItemType) and `requirements`
+    ([{"item_type": ApprovalItemType, "statuses": [ItemStatus values]}]); on a change only the
+    keys given change. `expected_version` is readiness_rule_version() as read (None: no check).
+    The readiness lists read the rules as they are, so a change shows at once."""
+    _require_rule_admin(actor)
+    unknown = sorted(set(fields) - set(RULE_FIELDS) - set(RULE_LISTS))
+    if unknown:
+        raise ValidationError({name: "不能修改此字段。" for name in unknown})
+    created, was_start = rule is None, False
+    if created:
+        rule = ReadinessRule()
+        defaults = {"programmes": [], "all_items": False, "all_statuses": [], "basis": ""}
+        values = {"name": "", "target": "", "is_active": True, "sort_order": 0, **defaults}
+        values.update({"except_types": [], "requirements": []})
+        before = None
+    else:
+        rule = _locked_rule(rule, expected_version)
+        excepted, requirements = readiness_rule_lists(rule)
+        values = {name: getattr(rule, name) for name in RULE_FIELDS}
+        values.update({"except_types": excepted, "requirements": requirements})
+        before = _rule_audit_state(rule, excepted, requirements)
+        was_start = rule.target == ReadinessTarget.START and rule.is_active
+    values.update(fields)
+    excepted, requirements = _clean_rule(rule, values)
+    if was_start and not (rule.target == ReadinessTarget.START and rule.is_active):
+        _keep_a_start_rule(rule, field="target" if rule.target != ReadinessTarget.START else "is_active")
+    after = _rule_audit_state(rule, excepted, requirements)
+    if before is not None and after == before:
+        return rule
+    try:
+        with transaction.atomic():
+            rule.save()
+    except IntegrityError:  # the same name saved by someone else since the check
+        raise ValidationError({"name": f"已有名为“{rule.name}”的规则，规则名称不能重复。"})
+    rule.except_types.set(excepted)
+    ReadinessRequirement.objects.filter(rule=rule).delete()
+    ReadinessRequirement.objects.bulk_create(
+        ReadinessRequirement(rule=rule, item_type=r["item_type"], statuses=r["statuses"])
+        for r in requirements
+    )
+    if created:
+        details = after
+    else:
+        details = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    event_record(
+        actor=actor,
+        verb="approval_rule_create" if created else "approval_rule_update",
+        target=rule,
+        target_label=f"开工与资金条件规则：{rule.name}",
+        details=details,
+    )
+    return ReadinessRule.objects.prefetch_related("requirements__item_type", "except_types").get(pk=rule.pk)
+
+
+@transaction.atomic
+def readiness_rule_delete(*, actor, rule: ReadinessRule, expected_version: str | None = None) -> None:
+    """Delete a rule (its requirements go with it). The last active start rule stays (see
+    _keep_a_start_rule); a rule can also be switched off instead (`is_active`)."""
+    _require_rule_admin(actor)
+    rule = _locked_rule(rule, expected_version)
+    if rule.target == ReadinessTarget.START and rule.is_active:
+        _keep_a_start_rule(rule, field="rule")
+    excepted, requirements = readiness_rule_lists(rule)
+    event_record(
+        actor=actor,
+        verb="approval_rule_delete",
+        target=rule,
+        target_label=f"开工与资金条件规则：{rule.name}",
+        details=_rule_audit_state(rule, excepted, requirements),
+    )
+    rule.delete()

@@ -26,6 +26,10 @@ def _nav(request) -> list[dict]:
             ("reporting:overview", "调度总览"),
             ("reporting:reports", "我的调度"),
             ("reporting:periods", "调度期次"),
+            ("approvals:index", "前期台账"),
+            ("funds:index", "资金"),
+            ("problems:list", "问题台账"),
+            ("alerts:index", "预警"),
         ]
     if visible_projects_allowed(user):
         items.append(("organisation:regions", "组织机构"))

@@ -1,6 +1,7 @@
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from majorprojects.accounts.scope import (
     can_change_projects,
@@ -8,6 +9,8 @@ from majorprojects.accounts.scope import (
     visible_projects,
     visible_projects_allowed,
 )
+from majorprojects.alerts.views import todo_items as alert_todo
+from majorprojects.problems.selectors import todo_items as problem_todo
 from majorprojects.projects.filters import current_year
 from majorprojects.projects.selectors import project_totals, stage_breakdown
 from majorprojects.reporting.selectors import todo
@@ -17,6 +20,9 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     context = {"year": current_year()}
     if visible_projects_allowed(user):
+        context["problem_todo"] = problem_todo(user)
+        context["alert_todo"] = alert_todo(user)
+        context["today"] = timezone.localdate()
         if can_change_projects(user):
             context["todo"] = todo(user)
             context["todo_review"] = can_review_reports(user)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import random
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -205,6 +206,7 @@ def build_units(city: City) -> None:
             short,
             address=f"云江市{city.rng.choice(data.ROADS)}",
             reads_all_projects=short in data.CROSS_CUTTING_DEPARTMENTS,
+            records_funds=short == "市财政局",
         )
     city.governments[root.code] = _unit(city, "云江市人民政府", UnitKind.GOVERNMENT, root, "市政府")
     for code, name, short, kind, *_rest in data.COUNTIES:
@@ -1183,10 +1185,29 @@ def build_demo(projects: int = 640, seed: int = 2026, year: int | None = None, h
     build_campaigns(city)
     build_accounts(city)
     made = dispatch.build_dispatch(city) if history else None
+    ledgers = build_ledgers(city) if history else None
     counts = summary(city.year)
     if made:
         counts["dispatch"] = made
+    if ledgers:
+        counts["ledgers"] = ledgers
     return counts
+
+
+def build_ledgers(city: City) -> dict:
+    """The approvals, funds and problem ledgers (demo.approvals, demo.funds, demo.problems),
+    which read the dispatch history. Returns their counts and the seconds they took."""
+    from . import alerts, approvals, funds, problems
+
+    started = time.monotonic()
+    made = {
+        "approvals": approvals.build_approvals(city),
+        "funds": funds.build_funds(city),
+        "problems": problems.build_problems(city),
+    }
+    made["warnings"] = alerts.build_warnings(city)  # the lights read all of the above
+    made["seconds"] = time.monotonic() - started
+    return made
 
 
 def summary(year: int) -> dict:
@@ -1248,6 +1269,11 @@ def clear_demo() -> None:
     regions = Region.objects.filter(path__startswith=root.path)
     units = Unit.objects.filter(region__in=regions)
     projects = Project.objects.filter(Q(region__in=regions) | Q(owner_unit__in=units))
+    from .alerts import clear_warnings
+    from .problems import clear_problems
+
+    clear_warnings(regions)
+    clear_problems(projects)
     projects.filter(parent__isnull=False).delete()
     projects.delete()
     dispatch.clear_dispatch()

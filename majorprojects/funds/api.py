@@ -4,9 +4,10 @@ reported payments, and Excel exports. Reads go through accounts.scope and funds.
 changes through funds.services — the same checks, messages and event rows as the pages.
 
 Scope: a project, allocation or loan outside the caller's scope is 404; a change the caller may
-not make is 403 (the leader and the auditor everywhere; project units on allocations and the
-granted interest subsidy; everyone but the city admin on programmes). A stale `version` is 409
-and nothing changes."""
+not make is 403 (scope.can_record_funds: the leader and the auditor everywhere; project units on
+allocations, arrivals, transfers, the granted interest subsidy and entries they did not enter;
+everyone but the city admin on payments confirmed from dispatch reports and on programmes). A
+stale `version` (or a record deleted meanwhile) is 409 and nothing changes."""
 
 from __future__ import annotations
 
@@ -306,7 +307,9 @@ def movement_add(request: HttpRequest, allocation_id: int, payload: MovementIn):
 
 
 @router.delete(
-    "/movements/{int:movement_id}", response={204: None, **ERRORS}, summary="删除到位、拨付或支付记录"
+    "/movements/{int:movement_id}",
+    response={204: None, **CHANGE_ERRORS},
+    summary="删除到位、拨付或支付记录（据调度表确认的支付仅市级管理员）",
 )
 def movement_delete(request: HttpRequest, movement_id: int):
     movement = Movement.objects.filter(
@@ -367,7 +370,9 @@ def loan_release_add(request: HttpRequest, loan_id: int, payload: ReleaseIn):
     return 201, release
 
 
-@router.delete("/releases/{int:release_id}", response={204: None, **ERRORS}, summary="删除贷款投放记录")
+@router.delete(
+    "/releases/{int:release_id}", response={204: None, **CHANGE_ERRORS}, summary="删除贷款投放记录"
+)
 def loan_release_delete(request: HttpRequest, release_id: int):
     release = LoanRelease.objects.filter(
         pk=release_id, loan__project__in=_projects(request).values("pk")
@@ -409,8 +414,14 @@ def project_funds(request: HttpRequest, project_id: int, as_of: date | None = AS
     _require_reader(request)
     project = get_project(request.auth, project_id)
     funds = selectors.project_funds(project, as_of=as_of)
+    for row in funds["allocations"]:
+        for movement in row["allocation"].movements.all():
+            movement.may_delete = services.can_delete_entry(request.auth, project, movement)
     return {
         **funds,
+        "may_record": [
+            kind for kind in services.KIND_LABELS if services.can_record(request.auth, project, kind)
+        ],
         "project": {"id": project.pk, "name": project.name},
         "allocations": [_allocation_out(row, movements=True) for row in funds["allocations"]],
         "at_risk": [{**risk, "allocation": _allocation_out(risk["row"])} for risk in funds["at_risk"]],

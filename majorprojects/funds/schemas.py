@@ -91,10 +91,20 @@ class MovementOut(Schema):
     amount: Money
     note: str
     report_id: int | None = Field(description="据调度表确认的支付：来源调度表")
+    confirmed: bool = Field(description="据调度表确认的支付（只有市级管理员可删除）")
+    may_delete: bool | None = Field(None, description="项目资金接口中：调用者可否删除该记录")
 
     @staticmethod
     def resolve_kind_label(obj) -> str:
         return obj.get_kind_display()
+
+    @staticmethod
+    def resolve_confirmed(obj) -> bool:
+        return bool(obj.report_source or obj.report_id)
+
+    @staticmethod
+    def resolve_may_delete(obj) -> bool | None:
+        return getattr(obj, "may_delete", None)
 
 
 class AllocationOut(Schema):
@@ -285,6 +295,10 @@ class ProjectFundsOut(Schema):
     loans: list[LoanOut]
     loans_total: LoansTotalOut
     reported: list[ReportedOut]
+    may_record: list[str] = Field(
+        description="调用者可在本项目登记的类型：allocation 下达、arrival 到位、transfer 拨付、"
+        "payment 支付（含确认调度表支付）、loan 贷款及投放、subsidy 获批贴息"
+    )
 
 
 class ConfirmIn(Schema):

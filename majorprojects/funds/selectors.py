@@ -32,7 +32,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TypedDict
 
-from django.db.models import Max, Min, Q, QuerySet, Sum
+from django.db.models import Max, Min, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from majorprojects.organisation.models import Unit, UnitKind
@@ -491,7 +491,9 @@ def payment_candidates(
     """What confirming the project's reported payments into `programme` would write, and why a
     report is skipped. Rules (docs/funds.md):
     - only counted reports with paid > 0 under the programme's dispatch source;
-    - a (report, source) already confirmed, into any programme, is skipped (idempotent);
+    - a (report, source) already confirmed, into any programme, is skipped (idempotent). It is
+      keyed on the confirmed movements' own report and `report_source`, never on the programme
+      their allocation has now: a later change of programme cannot make it confirmable again;
     - a period in which the ledger already holds a hand-entered payment of a programme with the
       same source is skipped: the payment was recorded directly, confirming would count it twice;
     - the payment is dated the period's last day (today if that is later) and fills the
@@ -501,15 +503,18 @@ def payment_candidates(
     if not programme.funding_source:
         return []
     source = programme.funding_source
-    same_source = Q(allocation__programme__funding_source=source)
     confirmed = set(
-        Movement.objects.filter(same_source, allocation__project=project, report__isnull=False).values_list(
-            "report_id", flat=True
-        )
+        Movement.objects.filter(
+            allocation__project=project, report__isnull=False, report_source=source
+        ).values_list("report_id", flat=True)
     )
     manual_dates = list(
         Movement.objects.filter(
-            same_source, allocation__project=project, kind=MovementKind.PAYMENT, report__isnull=True
+            allocation__project=project,
+            allocation__programme__funding_source=source,
+            kind=MovementKind.PAYMENT,
+            report__isnull=True,
+            report_source="",
         ).values_list("on_date", flat=True)
     )
     allocations = [
@@ -617,9 +622,14 @@ def project_funds(project: Project, *, as_of: date | None = None) -> dict:
     dispatch reports."""
     as_of = _as_of(as_of)
     only = Project.objects.filter(pk=project.pk)
-    allocations = list(allocations_in(only, as_of=as_of).prefetch_related("movements"))
+    allocations = list(
+        allocations_in(only, as_of=as_of).prefetch_related(
+            Prefetch("movements", queryset=Movement.objects.select_related("created_by"))
+        )
+    )
     rows = [allocation_row(a, as_of=as_of) for a in allocations]
-    loans = [loan_row(loan) for loan in loans_in(only, as_of=as_of).prefetch_related("releases")]
+    releases = Prefetch("releases", queryset=LoanRelease.objects.select_related("created_by"))
+    loans = [loan_row(loan) for loan in loans_in(only, as_of=as_of).prefetch_related(releases)]
     risks = {r["row"]["allocation"].pk: r for row in rows if (r := risk_reasons(row, as_of=as_of))}
     return {
         "as_of": as_of,

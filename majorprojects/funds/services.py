@@ -1,13 +1,14 @@
 """Every state change on funds. Each runs in one transaction, checks who may act, validates with
 Chinese messages naming the field, and writes one audit event.
 
-Who may act (docs/funds.md):
-- programmes (their rules): the city admin (scope.can_configure);
-- allocations (下达) are government records: the city admin, or the county or department over the
-  project (scope.can_manage_listings and the project in scope.changeable_projects);
-- arrivals, transfers, payments, confirmation of reported payments, loans and their releases:
-  whoever may change the project — its project unit too; only a government account (as for
-  allocations) sets the interest subsidy granted.
+Who may act (docs/funds.md): programmes (their rules) are the city admin's (scope.can_configure);
+everything else is decided per kind by scope.can_record_funds —
+- government (the city admin, the county or department over the project, the finance department
+  on every project of its region) records allocations (下达), arrivals (到位), transfers (拨付),
+  payments (支付), loans and the interest subsidy granted, and deletes any entry except a payment
+  confirmed from a dispatch report, which only the city admin deletes;
+- the project unit records payments (and confirms its reported payments) and loans, and deletes
+  only the payments and releases its own unit entered, never confirmed ones.
 
 Rules for movements: amount > 0; dated on or after the allocation's issue date and not after
 today; for each kind, the cumulative amount stays within the allocation. Arrivals, transfers and
@@ -24,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from majorprojects.accounts.scope import can_configure, can_manage_listings, changeable_projects
+from majorprojects.accounts.scope import can_configure, can_record_funds
 from majorprojects.audit.services import diff, event_record
 from majorprojects.core.errors import ConflictError
 from majorprojects.core.money import AmountError, parse_amount
@@ -72,31 +73,63 @@ OUT_OF_SCOPE = "项目不存在或无权访问。"
 
 # --- who may act --------------------------------------------------------------------------------
 
+KIND_LABELS = {
+    "allocation": "资金下达",
+    "arrival": "资金到位",
+    "transfer": "资金拨付",
+    "payment": "资金支付",
+    "loan": "贷款",
+    "subsidy": "获批贴息",
+}
+GOVERNMENT = "市级管理员、县市区、行业主管部门或财政部门"
+CONFIRMED_DELETE = "据调度表确认的支付只能由市级管理员删除。"
+GONE = "该记录已被删除，请刷新页面。"
 
-def _in_scope(actor, project: Project) -> bool:
-    return changeable_projects(actor).filter(pk=project.pk).exists()
+
+def can_record(actor, project: Project, kind: str = MovementKind.PAYMENT) -> bool:
+    """Whether `actor` may record an entry of `kind` on the project (scope.can_record_funds):
+    allocation, arrival, transfer, payment, loan or subsidy. With the default kind: whether the
+    actor records funds on the project at all (everyone who records anything records payments)."""
+    return can_record_funds(actor, project, str(kind))
 
 
 def can_allocate(actor, project: Project) -> bool:
-    """Allocations are government records: city admin, or the county/department over the project."""
-    return can_manage_listings(actor) and _in_scope(actor, project)
+    """Allocations are government records: city admin, the county/department over the project, or
+    the finance department."""
+    return can_record(actor, project, "allocation")
 
 
-def can_record(actor, project: Project) -> bool:
-    """Arrivals, transfers, payments and loans: whoever may change the project."""
-    return _in_scope(actor, project)
+def recordable_kinds(actor, project: Project) -> list[str]:
+    """The movement kinds (到位/拨付/支付) `actor` may record on the project, in display order."""
+    return [kind for kind in MovementKind.values if can_record(actor, project, kind)]
 
 
-def _require_allocate(actor, project: Project) -> None:
+def can_delete_entry(actor, project: Project, entry) -> bool:
+    """Whether `actor` may delete a recorded movement or loan release of the project."""
+    kind = entry.kind if isinstance(entry, Movement) else "loan"
+    return can_record_funds(actor, project, kind, entry=entry)
+
+
+def require_record(actor, project: Project, kind: str) -> None:
+    """PermissionDenied unless `actor` may record `kind` on the project: out of scope when it may
+    record nothing there, else a message naming who records that kind."""
+    if can_record(actor, project, kind):
+        return
     if not can_record(actor, project):
         raise PermissionDenied(OUT_OF_SCOPE)
-    if not can_manage_listings(actor):
-        raise PermissionDenied("资金下达由市级管理员、县市区或行业主管部门登记。")
+    raise PermissionDenied(f"{KIND_LABELS[kind]}由{GOVERNMENT}登记。")
 
 
-def _require_record(actor, project: Project) -> None:
+def _require_delete(actor, project: Project, entry) -> None:
+    if can_delete_entry(actor, project, entry):
+        return
     if not can_record(actor, project):
         raise PermissionDenied(OUT_OF_SCOPE)
+    if isinstance(entry, Movement) and (entry.report_source or entry.report_id):
+        raise PermissionDenied(CONFIRMED_DELETE)
+    if isinstance(entry, Movement) and entry.kind in (MovementKind.ARRIVAL, MovementKind.TRANSFER):
+        raise PermissionDenied(f"{KIND_LABELS[entry.kind]}由{GOVERNMENT}登记和删除。")
+    raise PermissionDenied("项目单位只能删除本单位登记的记录。")
 
 
 # --- input checks -------------------------------------------------------------------------------
@@ -279,6 +312,14 @@ def _allocation_values(allocation: Allocation, fields: dict, *, today: date) -> 
             if not value.is_active and value.pk != allocation.programme_id:
                 errors["programme"] = f"资金渠道“{value.name}”已停用。"
                 continue
+            if allocation.pk and value.pk != allocation.programme_id and allocation.movements.exists():
+                # Its movements (and the dispatch source of confirmed payments) belong to the
+                # programme they were recorded under: moving them would let a reported payment be
+                # confirmed a second time, or count under another programme.
+                errors["programme"] = (
+                    "该下达已有到位/拨付/支付记录，不能更改资金渠道；如确需更改，请先删除这些记录。"
+                )
+                continue
             allocation.programme = value
             continue
         if name == "batch":
@@ -346,7 +387,7 @@ def allocation_create(
     note: str = "",
 ) -> Allocation:
     """Record funds allocated (下达) to a project."""
-    _require_allocate(actor, project)
+    require_record(actor, project, "allocation")
     allocation = Allocation(project=project, created_by=actor if actor.pk else None)
     _allocation_values(
         allocation,
@@ -384,7 +425,7 @@ def allocation_update(
     """Change an allocation (only the fields given). A stale `expected_version` is a ConflictError
     and nothing changes; the amount cannot fall below what has arrived, been transferred or paid,
     and the issue date cannot move after the first movement."""
-    _require_allocate(actor, allocation.project)
+    require_record(actor, allocation.project, "allocation")
     _check_version(Allocation, allocation, expected_version)
     allocation = (
         Allocation.objects.select_for_update().select_related("programme", "project").get(pk=allocation.pk)
@@ -413,7 +454,7 @@ def allocation_update(
 def allocation_delete(*, actor, allocation: Allocation, expected_version: int | None = None) -> None:
     """Delete an allocation entered by mistake; one with movements must lose them first."""
     project = allocation.project
-    _require_allocate(actor, project)
+    require_record(actor, project, "allocation")
     _check_version(Allocation, allocation, expected_version)
     if allocation.movements.exists():
         raise ValidationError("该下达已有到位/拨付/支付记录，请先删除这些记录。")
@@ -464,9 +505,13 @@ def _movement_checks(allocation: Allocation, kind: str, on_date, amount, note: s
 def movement_add(
     *, actor, allocation: Allocation, kind: str, on_date: date | None, amount, note: str = ""
 ) -> Movement:
-    """Record money of an allocation arriving, transferred or paid. The allocation row is locked,
-    so two payments sent at once cannot together pass the allocated amount."""
-    _require_record(actor, allocation.project)
+    """Record money of an allocation arriving, transferred or paid (arrivals and transfers are
+    government acts: scope.can_record_funds). The allocation row is locked, so two payments sent
+    at once cannot together pass the allocated amount."""
+    if kind not in MovementKind.values:
+        require_record(actor, allocation.project, MovementKind.PAYMENT)
+        raise ValidationError({"kind": "请选择类型：到位、拨付或支付。"})
+    require_record(actor, allocation.project, kind)
     allocation = (
         Allocation.objects.select_for_update().select_related("programme", "project").get(pk=allocation.pk)
     )
@@ -493,10 +538,18 @@ def movement_add(
 
 @transaction.atomic
 def movement_delete(*, actor, movement: Movement) -> None:
+    """Delete an arrival, transfer or payment entered by mistake. Government accounts delete any
+    except a payment confirmed from a dispatch report (the city admin's); a project unit only the
+    payments its own unit entered (scope.can_record_funds)."""
     allocation = (
-        Allocation.objects.select_for_update().select_related("project").get(pk=movement.allocation_id)
+        Allocation.objects.select_for_update()
+        .select_related("project__region")
+        .get(pk=movement.allocation_id)
     )
-    _require_record(actor, allocation.project)
+    movement = Movement.objects.select_related("created_by").filter(pk=movement.pk).first()
+    if movement is None:
+        raise ConflictError(GONE)
+    _require_delete(actor, allocation.project, movement)
     details = {
         "movement": movement.pk,
         "kind": movement.kind,
@@ -520,7 +573,7 @@ def payments_from_reports(*, actor, project: Project, programme: Programme) -> d
     `programme`, by the rules of selectors.payment_candidates. Idempotent: a (report, source)
     already confirmed is skipped, so running it again writes nothing. Returns
     {"created": [Movement], "skipped": [{"report_id", "period_label", "paid", "reason"}]}."""
-    _require_record(actor, project)
+    require_record(actor, project, MovementKind.PAYMENT)
     if not programme.funding_source:
         raise ValidationError(
             {"programme": f"资金渠道“{programme.name}”未对应调度表资金来源，无法从调度表确认支付。"}
@@ -610,8 +663,8 @@ def _loan_values(loan: Loan, fields: dict, *, actor, today: date) -> None:
             value = _amount(errors, name, "申请贴息", value, allow_zero=True)
         elif name == "subsidy_granted":
             value = _amount(errors, name, "获批贴息", value, allow_zero=True)
-            if value is not None and value != loan.subsidy_granted and not can_manage_listings(actor):
-                raise PermissionDenied("获批贴息由市级管理员、县市区或行业主管部门登记。")
+            if value is not None and value != loan.subsidy_granted:
+                require_record(actor, loan.project, "subsidy")
         if name not in errors:
             setattr(loan, name, value)
     if not errors and loan.subsidy_granted > loan.subsidy_applied:
@@ -630,7 +683,7 @@ def _loan_values(loan: Loan, fields: dict, *, actor, today: date) -> None:
 
 @transaction.atomic
 def loan_create(*, actor, project: Project, fields: dict) -> Loan:
-    _require_record(actor, project)
+    require_record(actor, project, "loan")
     loan = Loan(project=project, created_by=actor if actor.pk else None)
     _loan_values(
         loan,
@@ -651,7 +704,7 @@ def loan_create(*, actor, project: Project, fields: dict) -> Loan:
 
 @transaction.atomic
 def loan_update(*, actor, loan: Loan, fields: dict, expected_version: int | None = None) -> Loan:
-    _require_record(actor, loan.project)
+    require_record(actor, loan.project, "loan")
     _check_version(Loan, loan, expected_version)
     loan = Loan.objects.select_for_update().select_related("project").get(pk=loan.pk)
     before = {name: getattr(loan, name) for name in LOAN_FIELDS}
@@ -672,7 +725,7 @@ def loan_update(*, actor, loan: Loan, fields: dict, expected_version: int | None
 def loan_release_add(*, actor, loan: Loan, on_date: date | None, amount, note: str = "") -> LoanRelease:
     """Record money of a loan released (投放): after signing, not after today, within the signed
     amount."""
-    _require_record(actor, loan.project)
+    require_record(actor, loan.project, "loan")
     loan = Loan.objects.select_for_update().select_related("project").get(pk=loan.pk)
     errors: dict = {}
     on_date = _date(errors, "on_date", "投放日期", on_date, today=timezone.localdate())
@@ -703,8 +756,13 @@ def loan_release_add(*, actor, loan: Loan, on_date: date | None, amount, note: s
 
 @transaction.atomic
 def loan_release_delete(*, actor, release: LoanRelease) -> None:
-    loan = Loan.objects.select_for_update().select_related("project").get(pk=release.loan_id)
-    _require_record(actor, loan.project)
+    """Delete a release entered by mistake: government accounts any, a project unit those its own
+    unit entered (scope.can_record_funds)."""
+    loan = Loan.objects.select_for_update().select_related("project__region").get(pk=release.loan_id)
+    release = LoanRelease.objects.select_related("created_by").filter(pk=release.pk).first()
+    if release is None:
+        raise ConflictError(GONE)
+    _require_delete(actor, loan.project, release)
     details = {"release": release.pk, "on_date": release.on_date, "amount": release.amount}
     release.delete()
     event_record(actor=actor, verb="loan_release_delete", target=loan, project=loan.project, details=details)

@@ -29,6 +29,7 @@ class UnitForm(BootstrapMixin, forms.ModelForm):
             "sectors",
             "address",
             "reads_all_projects",
+            "records_funds",
             "is_active",
         ]
         widgets = {"sectors": forms.SelectMultiple(attrs={"size": 8})}

@@ -110,6 +110,11 @@ class Unit(models.Model):
         default=False,
         help_text="统计、财政、自然资源等综合部门：可查看本级全部项目（只读），修改范围仍为主管行业和责任项目",
     )
+    records_funds = models.BooleanField(
+        "财政部门（登记资金）",
+        default=False,
+        help_text="财政局：可登记本级及下级项目的资金下达、到位、拨付和支付",
+    )
     is_active = models.BooleanField("启用", default=True)
 
     class Meta:

@@ -26,7 +26,7 @@ from majorprojects.organisation.models import Person, Unit
 from majorprojects.organisation.schemas import ERRORS, ErrorOut
 
 from . import selectors, services
-from .models import Category, Extension, Problem, Source, Status
+from .models import HANDLING_KINDS, Category, Extension, Problem, Source, Status
 from .schemas import (
     AcceptIn,
     AssignIn,
@@ -89,6 +89,10 @@ def _units(ids: list[int], field: str) -> list[Unit]:
     units = list(Unit.objects.filter(pk__in=ids, is_active=True))
     if len(units) != len(set(ids)):
         raise DjangoValidationError({field: "所选单位不存在或已停用。"})
+    if any(u.kind not in HANDLING_KINDS for u in units):
+        raise DjangoValidationError(
+            {field: "配合单位须为政府部门、县市区政府、金融机构等办理单位，不能是项目单位。"}
+        )
     return units
 
 
@@ -110,7 +114,7 @@ def _respond(request: HttpRequest, problem_id: int) -> Problem:
     problem.other_project_ids = list(problem.other_projects.values_list("pk", flat=True))
     problem.sub_item_ids = list(problem.sub_items.values_list("pk", flat=True))
     problem.actions = selectors.actions(request.auth, problem)
-    problem.timeline = selectors.problem_timeline(problem)
+    problem.timeline = selectors.problem_timeline(problem, request.auth)
     return problem
 
 
@@ -213,7 +217,11 @@ def problem_accept(
         problem,
         idempotency_key,
         lambda: services.problem_accept(
-            actor=request.auth, problem=problem, note=payload.note, expected_version=payload.version
+            actor=request.auth,
+            problem=problem,
+            note=payload.note,
+            category=_get(Category, payload.category_id, "category_id", "问题类别不存在。", is_active=True),
+            expected_version=payload.version,
         ),
     )
     return _respond(request, problem.pk)
@@ -284,7 +292,13 @@ def problem_assign(
 ):
     problem = _problem(request, problem_id)
     lead = _get(Unit, payload.lead_unit_id, "lead_unit_id", "牵头单位不存在或已停用。", is_active=True)
+    if lead.kind not in HANDLING_KINDS:
+        raise DjangoValidationError(
+            {"lead_unit_id": "牵头单位须为政府部门、县市区政府、金融机构等办理单位，不能是项目单位。"}
+        )
     leader = _get(Person, payload.leader_id, "leader_id", "责任领导不存在。")
+    if not leader.is_leader:
+        raise DjangoValidationError({"leader_id": f"{leader.name}不是领导，责任领导须从市/县领导中选择。"})
     co_units = _units(payload.co_unit_ids, "co_unit_ids")
     _once(
         problem,

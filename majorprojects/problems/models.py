@@ -8,6 +8,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from majorprojects.organisation.models import UnitKind
+
 
 class Category(models.Model):
     """Problem category (资金, 用地, 用林 …); configurable, seeded by a data migration."""
@@ -60,6 +62,12 @@ HANDLING = (Status.ASSIGNED, Status.REOPENED)
 OPEN = (Status.REPORTED, Status.ACCEPTED, Status.ASSIGNED, Status.REOPENED, Status.RESOLVED)
 # Folded into other items: not counted in figures (the target item or the sub-items are).
 FOLDED = (Status.MERGED, Status.SPLIT)
+
+
+# Units that handle problems (lead and co-units, coordination tasks): government departments,
+# county governments, banks and others — not the enterprises that own projects (they raise
+# problems; they are not assigned them).
+HANDLING_KINDS = (UnitKind.DEPARTMENT, UnitKind.GOVERNMENT, UnitKind.BANK, UnitKind.OTHER)
 
 
 class Level(models.TextChoices):
@@ -125,7 +133,7 @@ class Problem(models.Model):
         verbose_name="分解自",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.CASCADE,
         related_name="sub_items",
     )
     merged_into = models.ForeignKey(
@@ -133,7 +141,7 @@ class Problem(models.Model):
         verbose_name="合并至",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         related_name="merged_items",
     )
     # Analysis
@@ -246,12 +254,15 @@ class ProgressNote(models.Model):
 
 
 class Extension(models.Model):
-    """A request by the lead unit for a later deadline; only the assigner's side decides."""
+    """A request by the lead unit for a later deadline; only the assigner's side decides, and only
+    while the problem is in handling. A request still pending when the problem is resolved or
+    closed is cancelled (已作废) by that step."""
 
     class State(models.TextChoices):
         PENDING = "pending", "待审批"
         APPROVED = "approved", "已同意"
         REJECTED = "rejected", "不同意"
+        CANCELLED = "cancelled", "已作废"
 
     problem = models.ForeignKey(Problem, on_delete=models.CASCADE, related_name="extensions")
     previous_deadline = models.DateField("原时限")

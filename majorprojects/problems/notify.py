@@ -49,3 +49,9 @@ def notify(problem: Problem, subject: str, body: str, *, units=(), users=()) -> 
 
 def reporters(problem: Problem) -> dict:
     return {"units": [problem.raising_unit], "users": [problem.raised_by]}
+
+
+def merged_reporters(problem: Problem) -> dict:
+    """The reporters of the duplicates merged into `problem`."""
+    items = list(problem.merged_items.select_related("raising_unit", "raised_by"))
+    return {"units": [p.raising_unit for p in items], "users": [p.raised_by for p in items]}

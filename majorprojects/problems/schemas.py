@@ -21,7 +21,7 @@ Rate = Annotated[
     WithJsonSchema({"type": "string", "format": "decimal", "examples": ["66.7"]}),
 ]
 
-VERSION = Field(None, description="读取问题时得到的 version；给出时核对，已被他人处理时返回 409")
+VERSION = Field(description="读取问题时得到的 version（必填）；已被他人处理时返回 409")
 
 
 class CategoryOut(Schema):
@@ -155,13 +155,14 @@ class RaiseIn(Schema):
 
 class AcceptIn(Schema):
     note: str = Field("", max_length=1000)
-    version: int | None = VERSION
+    category_id: int | None = Field(None, description="问题类别（研判时更正类别；不填不改变）")
+    version: int = VERSION
 
 
 class MergeIn(Schema):
     into_id: int = Field(description="保留的问题")
     reason: str = Field("", max_length=1000)
-    version: int | None = VERSION
+    version: int = VERSION
 
 
 class SplitItemIn(Schema):
@@ -173,7 +174,7 @@ class SplitItemIn(Schema):
 
 class SplitIn(Schema):
     items: list[SplitItemIn] = Field(max_length=20)
-    version: int | None = VERSION
+    version: int = VERSION
 
 
 class AssignIn(Schema):
@@ -185,7 +186,7 @@ class AssignIn(Schema):
     solution: str = Field(max_length=5000, description="解决方案")
     deadline: date | None = Field(None, description="办理时限（日期）；与 workdays 二选一")
     workdays: int | None = Field(None, description="办理时限（法定工作日天数，自今天起算）")
-    version: int | None = VERSION
+    version: int = VERSION
 
 
 class ProgressIn(Schema):
@@ -204,18 +205,18 @@ class DecideIn(Schema):
 
 class ResolveIn(Schema):
     resolution: str = Field(max_length=5000, description="办理结果")
-    version: int | None = VERSION
+    version: int = VERSION
 
 
 class ConfirmIn(Schema):
     satisfied: bool
     reason: str = Field("", max_length=2000, description="意见；不满意时必填")
-    version: int | None = VERSION
+    version: int = VERSION
 
 
 class ReasonIn(Schema):
     reason: str = Field(max_length=2000)
-    version: int | None = VERSION
+    version: int = VERSION
 
 
 class EscalateIn(Schema):

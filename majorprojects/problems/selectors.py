@@ -15,6 +15,7 @@ from majorprojects.accounts.models import Role
 from majorprojects.accounts.scope import (
     can_analyse_problem,
     is_problem_assigner,
+    problem_confirmer_q,
     visible_problems,
 )
 from majorprojects.audit.models import Event
@@ -126,7 +127,9 @@ def _analysable_q(user) -> Q:
 def my_problems(user) -> dict[str, QuerySet]:
     """The "my problems" page, by the part the user plays:
     - handle: items in handling where the user's unit is lead or co-unit;
-    - confirm: resolved items the user (or the user's unit) raised, awaiting the verdict;
+    - confirm: resolved items awaiting the user's verdict (scope.is_problem_confirmer: raised by
+      the user or the user's unit, or — when not raised by an enterprise — with such a duplicate
+      merged into them);
     - analyse: items to accept / merge / split / assign (city; county within its region);
     - extensions: pending deadline-extension requests the user may decide;
     - raised: everything the user or the user's unit raised."""
@@ -137,7 +140,9 @@ def my_problems(user) -> dict[str, QuerySet]:
     analyse_q = _analysable_q(user)
     return {
         "handle": handle.order_by("deadline", "pk"),
-        "confirm": base.filter(reporter_q, status=Status.RESOLVED).order_by("resolved_at", "pk"),
+        "confirm": base.filter(problem_confirmer_q(user), status=Status.RESOLVED).order_by(
+            "resolved_at", "pk"
+        ),
         "analyse": base.filter(analyse_q, status__in=ANALYSIS).order_by("created_at", "pk"),
         "extensions": Extension.objects.filter(
             state=Extension.State.PENDING, problem__in=base.filter(analyse_q)
@@ -183,9 +188,9 @@ def actions(user, problem: Problem) -> dict[str, bool]:
     """Which transitions `user` may attempt on `problem` now (for buttons; services re-check)."""
     from majorprojects.accounts.scope import (
         can_close_problem,
+        is_problem_confirmer,
         is_problem_handler,
         is_problem_lead,
-        is_problem_reporter,
     )
 
     analyst = can_analyse_problem(user, problem)
@@ -199,7 +204,7 @@ def actions(user, problem: Problem) -> dict[str, bool]:
         "progress": problem.status in HANDLING and is_problem_handler(user, problem),
         "extend": lead and problem.status in HANDLING,
         "resolve": lead and problem.status in HANDLING,
-        "confirm": problem.status == Status.RESOLVED and is_problem_reporter(user, problem),
+        "confirm": problem.status == Status.RESOLVED and is_problem_confirmer(user, problem),
         "close": problem.status in OPEN and can_close_problem(user, problem),
         "escalate": assigner and problem.status in OPEN,
     }
@@ -218,6 +223,7 @@ VERB_LABELS = {
     "problem_progress": "办理进展",
     "problem_extension_request": "申请延期",
     "problem_extension_decide": "延期审批",
+    "problem_extension_cancel": "延期申请作废",
     "problem_resolve": "办结",
     "problem_confirm": "反映人确认",
     "problem_close": "市级销号",
@@ -250,6 +256,8 @@ def _summary(verb: str, d: dict) -> str:
     if verb == "problem_extension_decide":
         verdict = "同意" if d.get("approved") else "不同意"
         return f"{verdict}延至 {d.get('until')}" + (f"；意见：{d['note']}" if d.get("note") else "")
+    if verb == "problem_extension_cancel":
+        return f"延至 {d.get('until')} 的申请作废：{d.get('note')}"
     if verb == "problem_confirm":
         return "满意，销号" if d.get("satisfied") else f"不满意，重新办理：{d.get('reason')}"
     if verb == "problem_notice":
@@ -279,17 +287,19 @@ def _summary(verb: str, d: dict) -> str:
     return ""
 
 
-def problem_timeline(problem: Problem) -> list[dict]:
+def problem_timeline(problem: Problem, user=None) -> list[dict]:
     """Everything that happened to the problem, oldest first: raising, analysis, assignment,
     progress notes, extension requests and decisions, notices and flags, coordination meetings,
     resolution, confirmations and closure. Read from the audit events every service (and the
     escalation command) writes, so it is one query and the same as the audit trail.
-    Each entry: {"at", "verb", "label", "actor", "text", "details"}."""
-    events = (
+    With `user`, a merge naming a problem the user may not open shows its number only (one more
+    query when there are merges). Each entry: {"at", "verb", "label", "actor", "text", "details"}."""
+    events = list(
         Event.objects.filter(target_type="problem", target_id=str(problem.pk))
         .select_related("actor__unit")
         .order_by("at", "id")
     )
+    hidden = _unreadable_merges(user, events) if user is not None else set()
     entries = []
     for e in events:
         actor = e.actor
@@ -297,17 +307,38 @@ def problem_timeline(problem: Problem) -> list[dict]:
             who = "系统督办" if e.verb.startswith(("problem_notice", "problem_flag")) else "系统"
         else:
             who = f"{actor.display_name}（{actor.unit}）" if actor.unit_id else actor.display_name
+        details = e.details or {}
+        other = _merge_other(e.verb, details)
+        if other is not None and other in hidden:
+            details = {k: v for k, v in details.items() if k not in ("into_title", "from_title")}
+            details["into_title" if e.verb == "problem_merge" else "from_title"] = "（无权查看）"
         entries.append(
             {
                 "at": e.at,
                 "verb": e.verb,
                 "label": VERB_LABELS.get(e.verb, e.verb),
                 "actor": who,
-                "text": _summary(e.verb, e.details or {}),
-                "details": e.details or {},
+                "text": _summary(e.verb, details),
+                "details": details,
             }
         )
     return entries
+
+
+def _merge_other(verb: str, details: dict):
+    """The id of the other problem a merge event names (None for other events)."""
+    if verb == "problem_merge":
+        return details.get("into")
+    if verb == "problem_merged_in":
+        return details.get("from")
+    return None
+
+
+def _unreadable_merges(user, events) -> set:
+    ids = {i for e in events if (i := _merge_other(e.verb, e.details or {})) is not None}
+    if not ids:
+        return set()
+    return ids - set(visible_problems(user).filter(pk__in=ids).values_list("pk", flat=True))
 
 
 # --- The weekly list -----------------------------------------------------------------------

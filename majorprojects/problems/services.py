@@ -23,9 +23,11 @@ from majorprojects.accounts.scope import (
     can_configure,
     can_raise_problem,
     is_problem_assigner,
+    is_problem_confirmer,
     is_problem_handler,
     is_problem_lead,
     is_problem_reporter,
+    problem_raised_by_enterprise,
     visible_projects,
 )
 from majorprojects.audit.services import event_record
@@ -37,6 +39,7 @@ from . import conf
 from .models import (
     ANALYSIS,
     HANDLING,
+    HANDLING_KINDS,
     OPEN,
     Category,
     CloseKind,
@@ -52,7 +55,7 @@ from .models import (
     Status,
     Urgency,
 )
-from .notify import notify, reporters
+from .notify import merged_reporters, notify, reporters
 
 DEFAULT_SOURCE = {
     Role.PROJECT_UNIT: Source.PROJECT_UNIT,
@@ -62,6 +65,7 @@ DEFAULT_SOURCE = {
 }
 OTHER_CATEGORY = "other"
 MAX_WORKDAYS = 250
+MAX_DEADLINE_YEARS = 2  # a deadline further off than this is a typo, not a plan
 MAX_SPLIT = 20
 TITLE_LENGTH = 40
 
@@ -128,6 +132,31 @@ def first_reply_due(start: date) -> date:
     if conf.get("first_reply_workdays"):
         return add_workdays(start, days)
     return start + timedelta(days=days)
+
+
+def latest_deadline(today: date) -> date:
+    """The latest deadline an assignment may set: two years from today (28 February for a
+    29 February)."""
+    try:
+        return today.replace(year=today.year + MAX_DEADLINE_YEARS)
+    except ValueError:
+        return today.replace(year=today.year + MAX_DEADLINE_YEARS, day=28)
+
+
+def _cancel_pending_extensions(actor, problem: Problem, why: str) -> None:
+    """A pending extension request dies with the handling: the step that resolves or closes the
+    problem marks it 已作废 and records that on the problem's timeline."""
+    for extension in problem.extensions.select_for_update().filter(state=Extension.State.PENDING):
+        extension.state = Extension.State.CANCELLED
+        extension.decided_at = timezone.now()
+        extension.decision_note = why
+        extension.save(update_fields=["state", "decided_at", "decision_note"])
+        _event(
+            actor,
+            "problem_extension_cancel",
+            problem,
+            {"until": extension.requested_date, "note": why},
+        )
 
 
 def default_category() -> Category:
@@ -257,18 +286,34 @@ def _require_analyst(actor, problem: Problem) -> None:
 
 @transaction.atomic
 def problem_accept(
-    *, actor, problem: Problem, note: str = "", expected_version: int | None = None
+    *,
+    actor,
+    problem: Problem,
+    note: str = "",
+    category: Category | None = None,
+    expected_version: int | None = None,
 ) -> Problem:
+    """Accept an item for handling; the analyst may correct its category (a report's problem
+    arrives as 其他)."""
     problem = _locked(problem)
     _require_analyst(actor, problem)
     _check_status(problem, (Status.REPORTED,), "受理")
     _check_version(problem, expected_version)
+    if category is not None and not category.is_active:
+        raise ValidationError({"category": "该问题类别已停用。"})
+    details = {"level": "", "note": _text(note)}
+    fields = ["status", "level", "accepted_by", "accepted_at"]
+    if category is not None and category.pk != problem.category_id:
+        details["category"] = [problem.category.name, category.name]
+        problem.category = category
+        fields.append("category")
     problem.status = Status.ACCEPTED
     problem.level = _actor_level(actor)
     problem.accepted_by = actor
     problem.accepted_at = timezone.now()
-    _save(problem, ["status", "level", "accepted_by", "accepted_at"])
-    _event(actor, "problem_accept", problem, {"level": problem.get_level_display(), "note": _text(note)})
+    _save(problem, fields)
+    details["level"] = problem.get_level_display()
+    _event(actor, "problem_accept", problem, details)
     return problem
 
 
@@ -396,8 +441,15 @@ def problem_assign(
     errors = {}
     if lead_unit is None or not lead_unit.is_active:
         errors["lead_unit"] = "请选择牵头单位（责任单位）。"
+    elif lead_unit.kind not in HANDLING_KINDS:
+        errors["lead_unit"] = "牵头单位须为政府部门、县市区政府、金融机构等办理单位，不能是项目单位。"
+    bad_co = [u.name for u in co_units if not u.is_active or u.kind not in HANDLING_KINDS]
+    if bad_co:
+        errors["co_units"] = f"配合单位须为在用的办理单位（不能是项目单位）：{'、'.join(bad_co)}。"
     if leader is None:
         errors["leader"] = "请选择责任领导。"
+    elif not leader.is_leader:
+        errors["leader"] = f"{leader.name}不是领导，责任领导须从市/县领导中选择。"
     if not responsible_name:
         errors["responsible_name"] = "请填写责任人。"
     if not solution:
@@ -410,6 +462,8 @@ def problem_assign(
         errors["workdays"] = f"工作日天数应在 1 到 {MAX_WORKDAYS} 之间。"
     elif deadline is not None and deadline < today:
         errors["deadline"] = "办理时限不能早于今天。"
+    elif deadline is not None and deadline > latest_deadline(today):
+        errors["deadline"] = f"办理时限不能晚于 {latest_deadline(today):%Y-%m-%d}（两年内），请核对日期。"
     _raise(errors)
     if workdays is not None:
         deadline = add_workdays(today, workdays)
@@ -548,12 +602,15 @@ def problem_extension_request(*, actor, problem: Problem, until: date, reason: s
 
 @transaction.atomic
 def problem_extension_decide(*, actor, extension: Extension, approve: bool, note: str = "") -> Extension:
-    extension = Extension.objects.select_for_update().get(pk=extension.pk)
     problem = _locked(extension.problem)
+    extension = Extension.objects.select_for_update().get(pk=extension.pk)
     if not is_problem_assigner(actor, problem):
         raise PermissionDenied("延期申请由交办方审批。")
+    if extension.state == Extension.State.CANCELLED:
+        raise ValidationError("该延期申请已作废（问题已办结或销号）。")
     if extension.state != Extension.State.PENDING:
         raise ValidationError("该延期申请已审批。")
+    _check_status(problem, HANDLING, "审批延期")
     note = _text(note)
     if not approve and not note:
         raise ValidationError({"note": "不同意延期时请填写审批意见。"})
@@ -597,11 +654,26 @@ def problem_resolve(
     problem.resolved_at = timezone.now()
     _save(problem, ["status", "resolution", "resolved_at"])
     _event(actor, "problem_resolve", problem, {"resolution": resolution})
+    _cancel_pending_extensions(actor, problem, "问题已办结，延期申请作废。")
+    # Who confirms: the own reporter; the reporters of merged duplicates too unless an enterprise
+    # raised the item (scope.is_problem_confirmer). Those who only follow it are told it is done.
+    own, merged = reporters(problem), merged_reporters(problem)
+    if problem_raised_by_enterprise(problem):
+        confirmers, followers = own, merged
+    else:
+        confirmers = {k: [*own[k], *merged[k]] for k in own}
+        followers = {"units": [], "users": []}
     notify(
         problem,
         "问题已办结，请确认",
         f"牵头单位已办结该问题，请确认是否满意。\n办理结果：{resolution}",
-        **reporters(problem),
+        **confirmers,
+    )
+    notify(
+        problem,
+        "问题已办结",
+        f"您反映的重复问题已并入该问题，牵头单位已办结，由该问题的反映人确认。\n办理结果：{resolution}",
+        **followers,
     )
     return problem
 
@@ -616,7 +688,7 @@ def problem_confirm(
     """The reporter's verdict: satisfied closes the item (销号); not satisfied reopens it for the
     lead unit, with a reason."""
     problem = _locked(problem)
-    if not is_problem_reporter(actor, problem):
+    if not is_problem_confirmer(actor, problem):
         raise PermissionDenied("只有问题反映人（反映单位）可以确认办理结果。")
     _check_status(problem, (Status.RESOLVED,), "确认")
     _check_version(problem, expected_version)
@@ -657,6 +729,7 @@ def problem_close(*, actor, problem: Problem, reason: str, expected_version: int
     problem.close_reason = reason
     _save(problem, ["status", "closed_at", "close_kind", "close_reason"])
     _event(actor, "problem_close", problem, {"reason": reason, "from": previous})
+    _cancel_pending_extensions(actor, problem, "问题已销号，延期申请作废。")
     return problem
 
 
@@ -774,6 +847,12 @@ def _participates(actor, problem: Problem) -> bool:
         or is_problem_assigner(actor, problem)
         or is_problem_handler(actor, problem)
     )
+
+
+def attachment_check(name: str, content: bytes) -> None:
+    """Refuse a file problem_attachment_add would refuse (size, type, content), with the same
+    Chinese message — so a form with several files can check them all before storing any."""
+    check_attachment(name, content, "other")
 
 
 @transaction.atomic

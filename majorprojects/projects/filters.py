@@ -93,6 +93,18 @@ class ProjectFilterSet(BootstrapMixin, forms.Form):
     start_to = forms.DateField(
         label="计划开工至", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    light = forms.ChoiceField(
+        label="预警灯色",
+        required=False,
+        choices=[
+            ("", "不限"),
+            ("red", "红灯"),
+            ("yellow", "黄灯"),
+            ("green", "绿灯"),
+            ("any", "有预警（红灯或黄灯）"),
+        ],
+        help_text="最近一次预警扫描的月份",
+    )
     children = forms.BooleanField(label="展开打包项目的子项目", required=False)
     sort = forms.ChoiceField(
         label="排序",
@@ -186,8 +198,23 @@ class ProjectFilterSet(BootstrapMixin, forms.Form):
             qs = qs.filter(planned_start_date__gte=d["start_from"])
         if d.get("start_to"):
             qs = qs.filter(planned_start_date__lte=d["start_to"])
+        if d.get("light"):
+            qs = self._by_light(qs, d["light"])
         qs = self._hide_children(qs, show=bool(d.get("children")))
         return qs.order_by(*SORTS.get(d.get("sort") or "", ("region__path", "-total_investment", "id")))
+
+    @staticmethod
+    def _by_light(qs: QuerySet, light: str) -> QuerySet:
+        """Projects by their light in the latest scanned month (alerts.selectors.light_q);
+        before any scan every project is green."""
+        from majorprojects.alerts import selectors as alerts
+
+        period = alerts.latest_period()
+        if period is None:
+            return qs if light == "green" else qs.none()
+        if light == "any":
+            return qs.exclude(alerts.light_q("green", *period))
+        return qs.filter(alerts.light_q(light, *period))
 
     def _hide_children(self, qs: QuerySet, *, show: bool) -> QuerySet:
         """Sub-projects of a package the user can see are listed under the package, not beside it,

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_http_methods, require_POST
 
 from majorprojects.accounts.scope import (
@@ -36,10 +37,21 @@ TABS = [
     ("basics", "基本信息"),
     ("listings", "年度清单"),
     ("campaigns", "专项活动"),
-    ("attachments", "附件"),
+    ("approvals", "前期手续"),
+    ("funds", "资金"),
     ("dispatch", "调度"),
+    ("problems", "问题"),
+    ("alerts", "预警"),
+    ("attachments", "附件"),
     ("timeline", "变更记录"),
 ]
+# Tabs other apps render: (context function "module.function(request, project) -> dict", template).
+APP_TABS = {
+    "approvals": ("majorprojects.approvals.views.project_tab_context", "approvals/project_tab.html"),
+    "funds": ("majorprojects.funds.views.project_tab_context", "funds/project_tab.html"),
+    "problems": ("majorprojects.problems.views.project_tab_context", "problems/project_tab.html"),
+    "alerts": ("majorprojects.alerts.views.project_tab_context", "alerts/project_tab.html"),
+}
 DISPATCH_TAB_LIMIT = 120
 
 
@@ -128,6 +140,12 @@ def _detail_context(request: HttpRequest, project, tab: str) -> dict:
         "can_change": _can_change(request.user, project),
         "can_manage_listings": can_manage_listings(request.user) and _can_change(request.user, project),
     }
+    if tab in APP_TABS:
+        function, template = APP_TABS[tab]
+        context.update(import_string(function)(request, project))
+        context["tab_template"] = template
+        return context
+    context["tab_template"] = f"projects/tabs/{tab}.html"
     if tab == "basics":
         context["funding"] = project.funding.all()
         context["tags"] = project.tags.all()
@@ -182,7 +200,7 @@ def project_detail(request: HttpRequest, pk: int, tab: str = "basics") -> HttpRe
         raise Http404("没有这个标签页")
     context = _detail_context(request, project, tab)
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "tab-body":
-        return render(request, f"projects/tabs/{tab}.html", context)
+        return render(request, context["tab_template"], context)
     return render(request, "projects/detail.html", context)
 
 

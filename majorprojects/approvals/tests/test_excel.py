@@ -222,3 +222,17 @@ def test_workbook_without_a_ledger_header(ledgers, users):
     with pytest.raises(ValidationError) as exc:
         services.ledger_import(actor=users["admin"], name="x.xlsx", content=to_bytes(book))
     assert "没有“项目代码”或“项目名称”列" in messages(exc)[0]
+
+
+@pytest.mark.parametrize("value", ["inf", "1e400", "-3", "abc"])
+def test_a_tampered_version_cell_is_a_cell_error_not_a_crash(ledgers, users, value):
+    a = ledgers["a"]
+    book = export(users["admin"])
+    sheet = book.active
+    r = row_of(sheet, a.code, "可研批复")
+    put(sheet, r, "办理状态", "办理中")
+    sheet.cell(r, HEADERS.index("版本") + 1).value = value
+    with pytest.raises(ValidationError) as exc:
+        services.ledger_import(actor=users["admin"], name="台账.xlsx", content=to_bytes(book))
+    assert any(m.startswith(f"第{r}行“版本”：") for m in messages(exc)), messages(exc)
+    assert item(a, "feasibility").status == ItemStatus.NOT_STARTED

@@ -70,3 +70,37 @@ def ledger(users, projects, progs):
         admin, b, progs["central_budget"], "800", date(2026, 10, 15), "发改投资〔2026〕202号", "2026年第二批"
     )
     return {"a1": a1, "a2": a2, "a3": a3, "a4": a4}
+
+
+@pytest.fixture
+def finance(users, city):
+    """Cross-cutting departments (they read every project, govern no sector): 云江市财政局
+    (caizheng, at the city: records every kind of funds entry on every project), 青山县财政局
+    (qs_caizheng: only on projects in 青山县) and 云江市统计局 (tongji: reads, records nothing).
+    A second account of owner_a's unit (owner_a2) and an account of project b's unit (owner_b).
+    Added to `users`."""
+    from majorprojects.accounts.models import Role
+    from majorprojects.factories import UnitFactory, UserFactory
+    from majorprojects.organisation.models import UnitKind
+
+    def department(name, region):
+        return UnitFactory(
+            name=name,
+            kind=UnitKind.DEPARTMENT,
+            region=region,
+            reads_all_projects=True,
+            records_funds="财政" in name,
+        )
+
+    users["caizheng"] = UserFactory(
+        username="caizheng", role=Role.DEPARTMENT, unit=department("云江市财政局", city["city"])
+    )
+    users["qs_caizheng"] = UserFactory(
+        username="qs_caizheng", role=Role.DEPARTMENT, unit=department("青山县财政局", city["qingshan"])
+    )
+    users["tongji"] = UserFactory(
+        username="tongji", role=Role.DEPARTMENT, unit=department("云江市统计局", city["city"])
+    )
+    users["owner_a2"] = UserFactory(username="owner_a2", role=Role.PROJECT_UNIT, unit=city["owner_a"])
+    users["owner_b"] = UserFactory(username="owner_b", role=Role.PROJECT_UNIT, unit=city["owner_b"])
+    return users

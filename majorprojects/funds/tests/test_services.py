@@ -229,9 +229,10 @@ def test_each_kind_is_capped_separately(alloc, users):
     ],
 )
 def test_bad_movement_refused(alloc, users, unchanged, kind, on_date, amount, expected):
+    # the county records every kind (a project unit only payments: test_review_fixes.py)
     with unchanged(), pytest.raises(ValidationError) as exc:
         services.movement_add(
-            actor=users["owner_a"], allocation=alloc, kind=kind, on_date=on_date, amount=amount
+            actor=users["linchuan"], allocation=alloc, kind=kind, on_date=on_date, amount=amount
         )
     assert errors_of(exc) == expected
 
@@ -274,7 +275,7 @@ def test_who_may_allocate(users, projects, progs, unchanged, who, project, allow
 def test_project_unit_is_told_why(users, projects, progs):
     with pytest.raises(PermissionDenied) as exc:
         allocate(users["owner_a"], projects["a"], progs["central_budget"], "10", date(2026, 3, 1), "X")
-    assert str(exc.value) == "资金下达由市级管理员、县市区或行业主管部门登记。"
+    assert str(exc.value) == "资金下达由市级管理员、县市区、行业主管部门或财政部门登记。"
     with pytest.raises(PermissionDenied) as exc:
         allocate(users["qingshan"], projects["a"], progs["central_budget"], "10", date(2026, 3, 1), "X")
     assert str(exc.value) == "项目不存在或无权访问。"

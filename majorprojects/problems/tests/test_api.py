@@ -89,11 +89,11 @@ def test_the_whole_loop_through_the_api(api, projects, ledger, users):
     assert decided["deadline"] == "2027-01-15"
     resolved = ok(lead.post(f"/{pid}/resolve", {"resolution": "已调剂", "version": decided["version"]}))
     assert resolved["status"] == "resolved"
-    assert owner.post(f"/{pid}/reopen", {"reason": ""}).status_code == 422
-    reopened = ok(owner.post(f"/{pid}/reopen", {"reason": "指标未下达"}))
+    assert owner.post(f"/{pid}/reopen", {"reason": "", "version": resolved["version"]}).status_code == 422
+    reopened = ok(owner.post(f"/{pid}/reopen", {"reason": "指标未下达", "version": resolved["version"]}))
     assert reopened["status"] == "reopened" and reopened["reopen_count"] == 1
-    ok(lead.post(f"/{pid}/resolve", {"resolution": "指标已下达"}))
-    closed = ok(owner.post(f"/{pid}/confirm", {"satisfied": True}))
+    again = ok(lead.post(f"/{pid}/resolve", {"resolution": "指标已下达", "version": reopened["version"]}))
+    closed = ok(owner.post(f"/{pid}/confirm", {"satisfied": True, "version": again["version"]}))
     assert closed["status"] == "closed" and closed["close_kind"] == "satisfied"
     labels = [e["label"] for e in closed["timeline"]]
     assert labels[0] == "反映问题" and labels[-1] == "反映人确认" and labels.count("办结") == 2
@@ -103,11 +103,11 @@ def test_scope_errors(api, users, projects, ledger):
     problem = raise_problem(users, projects, ledger)
     response = api("qingshan").get(f"/{problem.pk}")
     assert response.status_code == 404 and response.json() == {"detail": "问题不存在或无权访问"}
-    assert api("qingshan").post(f"/{problem.pk}/accept").status_code == 404
+    assert api("qingshan").post(f"/{problem.pk}/accept", {"version": 1}).status_code == 404
     assert api("auditor").get("").status_code == 403
-    forbidden = api("owner_a").post(f"/{problem.pk}/accept")
+    forbidden = api("owner_a").post(f"/{problem.pk}/accept", {"version": 1})
     assert forbidden.status_code == 403 and "研判" in forbidden.json()["detail"]
-    assert api("leader").post(f"/{problem.pk}/close", {"reason": "x"}).status_code == 403
+    assert api("leader").post(f"/{problem.pk}/close", {"reason": "x", "version": 1}).status_code == 403
     assert ok(api("leader").get(f"/{problem.pk}"))["actions"] == dict.fromkeys(
         [
             "accept",
@@ -156,6 +156,7 @@ def test_assign_errors_and_conflicts(api, users, projects, ledger):
         "responsible_name": "张科长",
         "solution": "方案",
         "deadline": "2026-11-01",
+        "version": 1,
     }
     assert errors(admin.post(f"/{problem.pk}/assign", body)) == {"body.deadline": "办理时限不能早于今天。"}
     assert errors(admin.post(f"/{problem.pk}/assign", {**body, "deadline": "2026-02-30"}))[
@@ -167,6 +168,10 @@ def test_assign_errors_and_conflicts(api, users, projects, ledger):
     stale = admin.post(f"/{problem.pk}/assign", {**body, "deadline": "2026-12-01", "version": 99})
     assert stale.status_code == 409 and stale.json() == {"detail": "该问题已被他人处理，请刷新页面后重试。"}
     assert api("owner_a").post(f"/{problem.pk}/assign", {**body, "deadline": "2026-12-01"}).status_code == 403
+    missing = {k: v for k, v in body.items() if k != "version"}
+    assert errors(admin.post(f"/{problem.pk}/assign", {**missing, "deadline": "2026-12-01"})) == {
+        "body.version": "此项为必填项。"
+    }
     problem.refresh_from_db()
     assert problem.status == Status.REPORTED
 
@@ -176,22 +181,29 @@ def test_merge_split_close_and_escalate(api, users, projects, ledger):
     kept, dup, big = (
         raise_problem(users, projects, ledger, description=d) for d in ("甲", "甲重复", "大问题")
     )
-    merged = ok(admin.post(f"/{dup.pk}/merge", {"into_id": kept.pk}))
+    merged = ok(admin.post(f"/{dup.pk}/merge", {"into_id": kept.pk, "version": 1}))
     assert merged["status"] == "merged" and merged["merged_into_id"] == kept.pk
-    assert errors(admin.post(f"/{kept.pk}/merge", {"into_id": 999})) == {
+    assert errors(admin.post(f"/{kept.pk}/merge", {"into_id": 999, "version": 1})) == {
         "body.into_id": "要合并到的问题不存在或无权访问。"
     }
-    split = ok(admin.post(f"/{big.pk}/split", {"items": [{"description": "子一"}, {"description": "子二"}]}))
+    split = ok(
+        admin.post(
+            f"/{big.pk}/split", {"items": [{"description": "子一"}, {"description": "子二"}], "version": 1}
+        )
+    )
     assert split["status"] == "split" and len(split["sub_item_ids"]) == 2
-    assert errors(admin.post(f"/{kept.pk}/split", {"items": [{"description": "x"}]})) == {
+    assert errors(admin.post(f"/{kept.pk}/split", {"items": [{"description": "x"}], "version": 1})) == {
         "body.items": "至少分解为两个子事项。"
     }
     coordination = ok(
         admin.post(f"/{kept.pk}/escalate", {"leader_id": ledger["vice_mayor"].pk, "reason": "难"})
     )
     assert coordination["leader"]["name"] == "王副市长"
-    assert errors(admin.post(f"/{kept.pk}/close", {"reason": ""})) == {"body.reason": "请填写销号理由。"}
-    closed = ok(admin.post(f"/{kept.pk}/close", {"reason": "已另行解决"}))
+    version = Problem.objects.get(pk=kept.pk).version
+    assert errors(admin.post(f"/{kept.pk}/close", {"reason": "", "version": version})) == {
+        "body.reason": "请填写销号理由。"
+    }
+    closed = ok(admin.post(f"/{kept.pk}/close", {"reason": "已另行解决", "version": version}))
     assert closed["close_kind"] == "city"
 
 

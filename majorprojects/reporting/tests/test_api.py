@@ -886,7 +886,7 @@ def _own_client(users, name):
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_simultaneous_duplicates_make_one_submission(users, slot):
     callers = [_own_client(users, "owner_a"), _own_client(users, "owner_a")]
     body = {"version": 1, "investment": "1500", **COMPLETE}
@@ -898,7 +898,7 @@ def test_simultaneous_duplicates_make_one_submission(users, slot):
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_simultaneous_edits_of_one_version_keep_one(users, slot):
     owner, county = _own_client(users, "owner_a"), _own_client(users, "linchuan")
     path = f"/api/reports/{slot.pk}"

@@ -486,7 +486,7 @@ def in_browser(base_url: str, walk) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_clerk_fills_the_grid_with_the_keyboard(live_server, users, password, report, zone_report):
     """A county clerk types down a column with Enter and the arrows; each row saves when the
     cursor leaves it, a bad figure is marked in its cell, a row is submitted, then the page's

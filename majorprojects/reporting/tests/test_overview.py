@@ -534,7 +534,7 @@ def _walk_in_own_chromium(base_url: str, walk) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_county_reader_switches_grouping_and_downloads(live_server, users, dispatch, password):
     """The chart draws under the CSP, the grouping switches in place (the month form and the
     export link follow it), and the download holds the chosen month."""

@@ -60,4 +60,19 @@ class Command(BaseCommand):
                 f"缺报 {history['missing']} 份、退回待修改 {history['returned']} 份，更正申请 {history['corrections']} 份；"
                 f"{history['current_label']}已开启，应报月报 {history['current']} 份。"
             )
+        ledgers = counts.get("ledgers")
+        if ledgers:
+            approvals, funds, problems = ledgers["approvals"], ledgers["funds"], ledgers["problems"]
+            self.stdout.write(
+                f"台账（其中用时 {ledgers['seconds']:.1f} 秒）：前期工作台账 {approvals['projects']} 个项目 "
+                f"{approvals['items']} 项；资金下达 {funds['allocations']} 笔、到位/拨付/支付 {funds['movements']} 笔、"
+                f"贷款 {funds['loans']} 笔；问题台账 {problems['problems']} 条（逾期通报 {problems['notices']} 次）。"
+            )
+            warnings = ledgers.get("warnings")
+            if warnings:
+                self.stdout.write(
+                    f"预警：最近一个月红灯 {warnings['red']} 个、黄灯 {warnings['yellow']} 个；"
+                    f"已下发 {warnings['notified']}、整改中 {warnings['planned']}、已整改 {warnings['rectified']}、"
+                    f"已销号 {warnings['struck_off']}、豁免 {warnings['exempted']}。"
+                )
         self.stdout.write("演示账号见 `python manage.py demo_logins`。")

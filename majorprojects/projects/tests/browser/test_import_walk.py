@@ -11,7 +11,7 @@ from majorprojects.projects.models import Project
 
 from .conftest import sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def county_ledger(path):

@@ -17,7 +17,7 @@ from majorprojects.projects.models import Project, Stage
 from majorprojects.reporting import services
 from majorprojects.reporting.models import Correction, Period, Report, Status
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 PROJECT = "临川新材料产业园"
 # Project a's approved January–September figures (万元): a slow start, then the working season.
