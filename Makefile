@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export UV_LINK_MODE := copy
 
-.PHONY: setup uv deps assets run test test-pg lint checks pytest browser-deps bench bench-pg bench-dispatch bench-dispatch-pg clean
+.PHONY: setup uv deps assets run test test-pg lint checks pytest browser-deps bench bench-pg bench-dispatch bench-dispatch-pg bench-alerts bench-alerts-pg clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
@@ -68,6 +68,14 @@ bench-dispatch: setup
 bench-dispatch-pg: setup
 	scripts/with_postgres.sh $(PY) bench/dispatch_scale.py --postgres
 	scripts/with_postgres.sh $(PY) bench/dispatch_burst.py --postgres
+
+# The warning scan (预警) at province scale: the default rules over the dispatch dataset plus
+# approvals, funds and problem ledgers; first scan, rerun (no change), next month.
+bench-alerts: setup
+	$(PY) bench/alerts_scan.py
+
+bench-alerts-pg: setup
+	scripts/with_postgres.sh $(PY) bench/alerts_scan.py --postgres
 
 clean:
 	rm -rf var majorprojects/static/vendor

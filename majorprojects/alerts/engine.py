@@ -208,13 +208,29 @@ def fast_insert(model, objs: list[dict], fields: list[str]) -> None:
         qn(model._meta.db_table), ", ".join(qn(f.column) for f in columns), ", ".join(["%s"] * len(columns))
     )
     attnames = [f.attname for f in columns]
+    prepared: dict = {}  # (column, value) → prepared value, for the hashable ones (dates, times, None)
     rows = []
     for obj in objs:
         row = [obj[name] for name in attnames]
         for i in special:
-            row[i] = columns[i].get_db_prep_save(row[i], conn)
+            value = row[i]
+            if isinstance(value, dict | list):
+                row[i] = columns[i].get_db_prep_save(value, conn)
+                continue
+            key = (i, value)
+            if key not in prepared:
+                prepared[key] = columns[i].get_db_prep_save(value, conn)
+            row[i] = prepared[key]
         rows.append(row)
     with conn.cursor() as cursor:
+        if conn.vendor == "postgresql":
+            copy_sql = "COPY {} ({}) FROM STDIN".format(
+                qn(model._meta.db_table), ", ".join(qn(f.column) for f in columns)
+            )
+            with cursor.cursor.copy(copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
         for start in range(0, len(rows), BATCH):
             cursor.executemany(sql, rows[start : start + BATCH])
 
@@ -273,6 +289,7 @@ def scan(year: int, month: int, *, rules=None, today: date | None = None) -> Sca
     today = today or timezone.localdate()
     end = period_end(year, month)
     result = ScanResult(year=year, month=month)
+    cache: dict = {}  # shared by the rules' metrics for this scan only (e.g. the region money)
     if rules is None:
         rules = Rule.objects.filter(is_active=True).order_by("sort_order", "code")
     subjects = _Subjects()
@@ -290,6 +307,7 @@ def scan(year: int, month: int, *, rules=None, today: date | None = None) -> Sca
             projects=rule_projects(rule, year),
             regions=rule_regions(rule),
             params=dict(rule.params or {}),
+            cache=cache,
         )
         readings = metric.compute(ctx)
         with transaction.atomic():

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -29,10 +29,9 @@ from django.db.models import (
     Count,
     F,
     FilteredRelation,
-    OuterRef,
+    Max,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
@@ -75,6 +74,7 @@ class ScanContext:
     projects: QuerySet  # narrowed to the rule's scope; packages excluded
     regions: QuerySet  # counties/zones under the city, for region metrics
     params: dict  # the rule's metric parameters, validated against Metric.params
+    cache: dict = field(default_factory=dict, compare=False, repr=False)  # shared by one scan's rules
 
     @property
     def as_of(self) -> date:
@@ -419,34 +419,38 @@ def report_missing_periods(ctx: ScanContext) -> dict[int, Reading]:
     current = {}
     for pk, status, sent, is_late, label, due_on, late_after in now:
         current[pk] = (status, sent, is_late, label, due_on, late_after)
-    last_good = Subquery(
+    bad_now = slots.filter(period_end=ctx.period_end).filter(bad).values("project_id")
+    # The last judged slot before this month that was fine, per project whose slot is bad now:
+    # one aggregate (a correlated subquery per row costs seconds on PostgreSQL).
+    last_good = dict(
         Report.objects.exclude(period__frequency=Frequency.WEEKLY)
-        .filter(project_id=OuterRef("project_id"), period_end__lt=ctx.period_end)
+        .filter(project_id__in=bad_now, period_end__lt=ctx.period_end)
         .filter(judged)
         .exclude(bad)
-        .order_by("-period_end")
-        .values("period_end")[:1]
+        .values("project_id")
+        .annotate(last=Max("period_end"))
+        .order_by()
+        .values_list("project_id", "last")
     )
+    # Driven from the projects whose slot is bad now (already in scope), not from the scope.
     streaks = (
-        slots.filter(
-            project_id__in=slots.filter(period_end=ctx.period_end).filter(bad).values("project_id"),
-            period_end__lte=ctx.period_end,
-        )
+        Report.objects.exclude(period__frequency=Frequency.WEEKLY)
+        .filter(project_id__in=bad_now, period_end__lte=ctx.period_end)
         .filter(bad)
         .annotate(
-            last_good=last_good,
             is_missing=Case(
                 When(missing, then=Value(True)), default=Value(False), output_field=BooleanField()
             ),
         )
-        .filter(Q(last_good__isnull=True) | Q(period_end__gt=F("last_good")))
         .order_by("project_id", "-period_end")
-        .values_list("project_id", "period__label", "is_missing")
+        .values_list("project_id", "period_end", "period__label", "is_missing")
     )
     zone = timezone.get_current_timezone()
     runs: dict[int, list] = defaultdict(list)
-    for pk, label, is_missing in streaks:
-        runs[pk].append((label, bool(is_missing)))
+    for pk, end, label, is_missing in streaks:
+        good = last_good.get(pk)
+        if good is None or end > good:
+            runs[pk].append((label, bool(is_missing)))
     for pk, (status, sent, is_late, label, due_on, late_after) in current.items():
         if late_after > _judged_until(ctx):
             continue
@@ -593,7 +597,15 @@ class _Money:
 
 def _region_money(ctx: ScanContext) -> tuple[list, dict[int, _Money], _Money]:
     """(regions, money per region (its subtree), the whole of ctx.projects) in three queries:
-    the regions, YearDone grouped by the projects' region path, listings likewise."""
+    the regions, YearDone grouped by the projects' region path, listings likewise. Computed once
+    per scan for the same projects and regions (the four region rules share it)."""
+    key = ("region_money", str(ctx.projects.query), str(ctx.regions.query))
+    if key not in ctx.cache:
+        ctx.cache[key] = _region_money_read(ctx)
+    return ctx.cache[key]
+
+
+def _region_money_read(ctx: ScanContext) -> tuple[list, dict[int, _Money], _Money]:
     year, month = ctx.year, ctx.month
     regions = list(ctx.regions.order_by("path").values_list("pk", "path"))
     this, last = Q(year=year), Q(year=year - 1)

@@ -49,7 +49,11 @@ MAX_EXEMPTION_MONTHS = 12
 
 
 def _locked(warning: Warning) -> Warning:
-    return Warning.objects.select_for_update().select_related("rule", "project", "region").get(pk=warning.pk)
+    return (
+        Warning.objects.select_for_update(of=("self",))
+        .select_related("rule", "project", "region")
+        .get(pk=warning.pk)
+    )
 
 
 def _check_version(
@@ -308,7 +312,11 @@ def exemption_decide(
 ) -> Exemption:
     """The rule's approver decides. Approved: every open warning of the subject under the rule
     in the months covered becomes exempted, and later scans leave the subject unlit there."""
-    exemption = Exemption.objects.select_for_update().select_related("rule", "region").get(pk=exemption.pk)
+    exemption = (
+        Exemption.objects.select_for_update(of=("self",))
+        .select_related("rule", "region")
+        .get(pk=exemption.pk)
+    )
     if not can_decide_exemption(actor, exemption.rule, exemption.region):
         raise PermissionDenied("您无权审批该正当理由。")
     _check_version(exemption, expected_version, "该申请已被他人处理，请刷新页面后重试。")

@@ -160,7 +160,11 @@ def _lock(item: ApprovalItem, expected_version: int | None) -> ApprovalItem:
     version = item.version if expected_version is None else expected_version
     if ApprovalItem.objects.filter(pk=item.pk, version=version).update(version=F("version") + 1) != 1:
         raise ConflictError("该事项已被他人修改，请刷新页面后重新编辑。")
-    return ApprovalItem.objects.select_for_update().select_related("item_type", "project").get(pk=item.pk)
+    return (
+        ApprovalItem.objects.select_for_update(of=("self",))
+        .select_related("item_type", "project")
+        .get(pk=item.pk)
+    )
 
 
 def _save(actor, item: ApprovalItem, before: dict, verb: str, extra: dict | None = None) -> ApprovalItem:

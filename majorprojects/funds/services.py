@@ -428,7 +428,9 @@ def allocation_update(
     require_record(actor, allocation.project, "allocation")
     _check_version(Allocation, allocation, expected_version)
     allocation = (
-        Allocation.objects.select_for_update().select_related("programme", "project").get(pk=allocation.pk)
+        Allocation.objects.select_for_update(of=("self",))
+        .select_related("programme", "project")
+        .get(pk=allocation.pk)
     )
     before = {name: getattr(allocation, name) for name in ALLOCATION_FIELDS}
     _allocation_values(allocation, fields, today=timezone.localdate())
@@ -513,7 +515,9 @@ def movement_add(
         raise ValidationError({"kind": "请选择类型：到位、拨付或支付。"})
     require_record(actor, allocation.project, kind)
     allocation = (
-        Allocation.objects.select_for_update().select_related("programme", "project").get(pk=allocation.pk)
+        Allocation.objects.select_for_update(of=("self",))
+        .select_related("programme", "project")
+        .get(pk=allocation.pk)
     )
     on_date, amount, note = _movement_checks(
         allocation, kind, on_date, amount, note, today=timezone.localdate()
@@ -542,7 +546,7 @@ def movement_delete(*, actor, movement: Movement) -> None:
     except a payment confirmed from a dispatch report (the city admin's); a project unit only the
     payments its own unit entered (scope.can_record_funds)."""
     allocation = (
-        Allocation.objects.select_for_update()
+        Allocation.objects.select_for_update(of=("self",))
         .select_related("project__region")
         .get(pk=movement.allocation_id)
     )
@@ -706,7 +710,7 @@ def loan_create(*, actor, project: Project, fields: dict) -> Loan:
 def loan_update(*, actor, loan: Loan, fields: dict, expected_version: int | None = None) -> Loan:
     require_record(actor, loan.project, "loan")
     _check_version(Loan, loan, expected_version)
-    loan = Loan.objects.select_for_update().select_related("project").get(pk=loan.pk)
+    loan = Loan.objects.select_for_update(of=("self",)).select_related("project").get(pk=loan.pk)
     before = {name: getattr(loan, name) for name in LOAN_FIELDS}
     _loan_values(loan, fields, actor=actor, today=timezone.localdate())
     changed = list(diff(loan, before, LOAN_FIELDS))
@@ -726,7 +730,7 @@ def loan_release_add(*, actor, loan: Loan, on_date: date | None, amount, note: s
     """Record money of a loan released (投放): after signing, not after today, within the signed
     amount."""
     require_record(actor, loan.project, "loan")
-    loan = Loan.objects.select_for_update().select_related("project").get(pk=loan.pk)
+    loan = Loan.objects.select_for_update(of=("self",)).select_related("project").get(pk=loan.pk)
     errors: dict = {}
     on_date = _date(errors, "on_date", "投放日期", on_date, today=timezone.localdate())
     if on_date and on_date < loan.signed_on:
@@ -758,7 +762,9 @@ def loan_release_add(*, actor, loan: Loan, on_date: date | None, amount, note: s
 def loan_release_delete(*, actor, release: LoanRelease) -> None:
     """Delete a release entered by mistake: government accounts any, a project unit those its own
     unit entered (scope.can_record_funds)."""
-    loan = Loan.objects.select_for_update().select_related("project__region").get(pk=release.loan_id)
+    loan = (
+        Loan.objects.select_for_update(of=("self",)).select_related("project__region").get(pk=release.loan_id)
+    )
     release = LoanRelease.objects.select_related("created_by").filter(pk=release.pk).first()
     if release is None:
         raise ConflictError(GONE)

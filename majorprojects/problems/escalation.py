@@ -49,7 +49,9 @@ def _notice(problem: Problem, today: date) -> bool:
     period = month_start(today)
     with transaction.atomic():
         problem = (
-            Problem.objects.select_for_update().select_related("project", "lead_unit").get(pk=problem.pk)
+            Problem.objects.select_for_update(of=("self",))
+            .select_related("project", "lead_unit")
+            .get(pk=problem.pk)
         )
         if problem.status not in HANDLING or not problem.deadline or problem.deadline >= today:
             return False

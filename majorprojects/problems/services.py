@@ -75,7 +75,7 @@ TITLE_LENGTH = 40
 
 def _locked(problem: Problem) -> Problem:
     return (
-        Problem.objects.select_for_update()
+        Problem.objects.select_for_update(of=("self",))
         .select_related("project", "region", "category", "lead_unit", "raising_unit", "raised_by")
         .get(pk=problem.pk)
     )
@@ -246,7 +246,7 @@ def problem_from_report(report, actor=None) -> Problem | None:
     if not text:
         return None
     with transaction.atomic():
-        report = Report.objects.select_for_update().select_related("project").get(pk=report.pk)
+        report = Report.objects.select_for_update(of=("self",)).select_related("project").get(pk=report.pk)
         existing = Problem.objects.filter(report=report).first()
         if existing is not None:
             if existing.status == Status.REPORTED and existing.description != text:
@@ -775,7 +775,9 @@ def coordination_record(
     """Record the meeting: date, minutes, and its decisions as tasks (dicts with `text`, `unit`,
     `due_date`), added to those already recorded."""
     coordination = (
-        Coordination.objects.select_for_update().select_related("problem__region").get(pk=coordination.pk)
+        Coordination.objects.select_for_update(of=("self",))
+        .select_related("problem__region")
+        .get(pk=coordination.pk)
     )
     problem = _require_coordinator(actor, coordination)
     minutes = _text(minutes)
@@ -821,7 +823,7 @@ def coordination_record(
 @transaction.atomic
 def coordination_task_done(*, actor, task: CoordinationTask, done: bool = True) -> CoordinationTask:
     task = (
-        CoordinationTask.objects.select_for_update()
+        CoordinationTask.objects.select_for_update(of=("self",))
         .select_related("coordination__problem__region")
         .get(pk=task.pk)
     )

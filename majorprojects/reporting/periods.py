@@ -142,7 +142,7 @@ def _drop_untouched(period: Period, wanted_ids: set[int]) -> int:
 def _open_for_update(period: Period) -> Period | None:
     """The period re-read under a row lock (period_lock takes the same lock), or None once it
     is locked: a caller's copy may be older than a lock taken meanwhile."""
-    period = Period.objects.select_for_update().select_related("schedule").get(pk=period.pk)
+    period = Period.objects.select_for_update(of=("self",)).select_related("schedule").get(pk=period.pk)
     return None if period.is_locked else period
 
 

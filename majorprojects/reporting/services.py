@@ -66,7 +66,11 @@ MAX_AMOUNT = Decimal("1e12")  # 万元, the ceiling core.money.parse_amount appl
 
 
 def _locked(report: Report) -> Report:
-    return Report.objects.select_for_update().select_related("period__schedule", "project").get(pk=report.pk)
+    return (
+        Report.objects.select_for_update(of=("self",))
+        .select_related("period__schedule", "project")
+        .get(pk=report.pk)
+    )
 
 
 def _same_request(report: Report, key: str) -> bool:
