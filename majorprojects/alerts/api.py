@@ -191,7 +191,7 @@ def rule_update(request: HttpRequest, rule_id: int, payload: RuleIn):
     if rule is None:
         raise Http404("规则不存在。")
     rule = services.rule_save(
-        actor=request.auth, data=payload.rule, rule=rule, expected_version=payload.version
+        actor=request.auth, data=_rule_data(payload), rule=rule, expected_version=payload.version
     )
     return _rule_out(rule)
 

@@ -290,6 +290,7 @@ def scan(year: int, month: int, *, rules=None, today: date | None = None) -> Sca
     end = period_end(year, month)
     result = ScanResult(year=year, month=month)
     cache: dict = {}  # shared by the rules' metrics for this scan only (e.g. the region money)
+    every_rule = rules is None
     if rules is None:
         rules = Rule.objects.filter(is_active=True).order_by("sort_order", "code")
     subjects = _Subjects()
@@ -297,6 +298,8 @@ def scan(year: int, month: int, *, rules=None, today: date | None = None) -> Sca
         reason = _applies(rule, year, month, today)
         if reason:
             result.skipped[rule.code] = reason
+            if not (rule.grace_days and reason.startswith("期末后")):  # not "not yet": "not at all"
+                _clear(rule, year, month, subjects, result)
             continue
         metric = registry()[rule.metric]
         ctx = ScanContext(
@@ -311,11 +314,31 @@ def scan(year: int, month: int, *, rules=None, today: date | None = None) -> Sca
         )
         readings = metric.compute(ctx)
         with transaction.atomic():
+            # One scan of a rule at a time (the daily job and the button, or two admins): the
+            # second waits here and then finds the first one's rows instead of inserting twice.
+            Rule.objects.select_for_update().filter(pk=rule.pk).exists()
             _apply(rule, metric, year, month, readings, subjects, result)
         result.rules += 1
+    if every_rule:  # a rule switched off since the last scan of the month stops lighting it
+        for rule in Rule.objects.filter(
+            is_active=False, warnings__year=year, warnings__month=month
+        ).distinct():
+            _clear(rule, year, month, subjects, result)
     result.by_light = _light_counts(year, month)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _clear(rule: Rule, year: int, month: int, subjects, result: ScanResult) -> None:
+    """The month's warnings of a rule that no longer applies to it (switched off, outside its
+    years or in its grace months) go as when their condition clears: untouched ones are deleted,
+    worked ones kept and marked 条件已消除."""
+    metric = registry().get(rule.metric)
+    if metric is None or not Warning.objects.filter(rule=rule, year=year, month=month).exists():
+        return
+    with transaction.atomic():
+        Rule.objects.select_for_update().filter(pk=rule.pk).exists()
+        _apply(rule, metric, year, month, {}, subjects, result)
 
 
 def _light_counts(year: int, month: int) -> dict:
@@ -465,9 +488,25 @@ def _apply(rule, metric, year, month, readings, subjects, result) -> None:
             cleared.append(Warning(pk=loaded["pk"], condition_cleared=True))
         else:
             result.unchanged += 1
+    # Only a warning nobody has touched goes: still issued (a concurrent step may have moved it
+    # since it was read) and without a justification request; the others are marked cleared.
+    kept = (
+        set(
+            Warning.objects.filter(pk__in=remove)
+            .exclude(status=Status.ISSUED, exemptions__isnull=True)
+            .values_list("pk", flat=True)
+        )
+        if remove
+        else set()
+    )
+    if kept:
+        cleared += [Warning(pk=pk, condition_cleared=True) for pk in kept]
+        remove = [pk for pk in remove if pk not in kept]
     for start in range(0, len(remove), BATCH):
         Warning.objects.filter(carried_from_id__in=remove[start : start + BATCH]).update(carried_from=None)
-        Warning.objects.filter(pk__in=remove[start : start + BATCH]).delete()
+        Warning.objects.filter(
+            pk__in=remove[start : start + BATCH], status=Status.ISSUED, exemptions__isnull=True
+        ).delete()
     fast_insert(Warning, create, INSERT_FIELDS)
     Warning.objects.bulk_update(update, UPDATE_FIELDS, batch_size=BATCH)
     Warning.objects.bulk_update(cleared, ["condition_cleared"], batch_size=BATCH)

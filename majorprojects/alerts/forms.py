@@ -278,7 +278,7 @@ class RuleForm(VersionMixin, BootstrapMixin, forms.Form):
             return {}
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise forms.ValidationError('不是有效的 JSON，如 {"programme": "special_bond"}。')
         if not isinstance(value, dict):
             raise forms.ValidationError('应为 JSON 对象，如 {"programme": "special_bond"}。')
@@ -356,7 +356,7 @@ def _parse_rule_file(raw: bytes, field: str) -> tuple[str, object]:
         raise forms.ValidationError({field: "规则文件应为 UTF-8 编码的 JSON 文本。"})
     try:
         return text, json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         line = getattr(exc, "lineno", None)
         where = f"第 {line} 行" if line else ""
         raise forms.ValidationError({field: f"规则文件不是有效的 JSON（{where}{getattr(exc, 'msg', '')}）。"})

@@ -30,7 +30,8 @@ from .models import Approver, Rule, Subject
 
 SCHEMA = "majorprojects.alerts/rules"
 SCHEMA_VERSION = 1
-CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")  # used with fullmatch (no trailing newline)
+MAX_INT_PARAM = 3650  # days or periods: ten years is more than any rule needs
 MAX_AFTER = 24
 MAX_GRACE_DAYS = 90
 THRESHOLD_LIMIT = Decimal("1e9")
@@ -175,6 +176,12 @@ def _decimal(value) -> tuple[Decimal | None, str]:
     return number, ""
 
 
+def _programme_exists(code: str) -> bool:
+    from majorprojects.funds.models import Programme
+
+    return Programme.objects.filter(code=code).exists()
+
+
 def _param(spec, value) -> tuple[object, str]:
     kind, _required, _label, allowed = spec
     if kind is bool:
@@ -195,6 +202,10 @@ def _param(spec, value) -> tuple[object, str]:
         return None, {bool: "应为 true 或 false。", int: "应为整数。", list: "应为列表。"}.get(
             kind, "应为文本。"
         )
+    if kind is int and not 0 <= value <= MAX_INT_PARAM:
+        return None, f"应为 0 到 {MAX_INT_PARAM} 之间的整数。"
+    if kind is str and len(value) > 100:
+        return None, "过长（最多 100 个字符）。"
     if allowed:
         values = value if isinstance(value, list) else [value]
         bad = [v for v in values if v not in allowed]
@@ -217,7 +228,7 @@ def rule_clean(data, *, index: int | None = None, region_codes: set[str] | None 
     for key in sorted(set(data) - KNOWN_KEYS):
         err(key, f"未知字段“{key}”。")
     out: dict = {}
-    if not isinstance(code, str) or not CODE.match(code):
+    if not isinstance(code, str) or not CODE.fullmatch(code):
         err("code", "必填，只能由小写字母、数字、连字符和下划线组成，最长 50 个字符。")
     out["code"] = code
     name = data.get("name")
@@ -255,6 +266,8 @@ def rule_clean(data, *, index: int | None = None, region_codes: set[str] | None 
                     err(f"params.{key}", f"缺少必填参数“{key}”（{spec[2]}）。")
                 continue
             value, message = _param(spec, params[key])
+            if not message and key == "programme" and not _programme_exists(value):
+                message = f"资金渠道代码“{value}”不存在（见“资金渠道”）。"
             if message:
                 err(f"params.{key}", f"参数“{key}”（{spec[2]}）{message}")
             else:
@@ -420,6 +433,18 @@ def _rule_values(rule: Rule) -> dict:
 
 
 @transaction.atomic
+def forget_streaks(rule: Rule, fields: dict) -> None:
+    """A rule that now looks at other subjects or another measure starts its streaks afresh:
+    last month's hits of the old rule must not count towards `red_after` of the new one."""
+    from .models import Hit
+
+    if any(
+        fields.get(name, getattr(rule, name)) != getattr(rule, name)
+        for name in ("subject", "metric", "params")
+    ):
+        Hit.objects.filter(rule=rule).delete()
+
+
 def rules_import(data, *, actor, dry_run: bool = False, replace: bool = True) -> ImportReport:
     """Apply a rule file all-or-nothing: rules are matched by code, created or updated; with
     `replace`, active rules absent from the file are deactivated (kept, as warnings refer to
@@ -444,6 +469,7 @@ def rules_import(data, *, actor, dry_run: bool = False, replace: bool = True) ->
             continue
         report.updated.append(code)
         if not dry_run:
+            forget_streaks(rule, fields)
             for name, value in fields.items():
                 setattr(rule, name, value)
             rule.version += 1

@@ -403,7 +403,7 @@ def exemptions_to_decide(user) -> QuerySet:
     """Requests waiting for `user`'s decision (the city admin: all; a county: its region's under
     rules that counties approve)."""
     qs = Exemption.objects.filter(status=ExemptionStatus.REQUESTED).select_related(
-        "rule", "project", "region"
+        "rule", "project", "region", "requested_by"
     )
     if can_manage_alert_rules(user):
         return qs

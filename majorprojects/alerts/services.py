@@ -39,7 +39,7 @@ from .models import (
     Warning,
     period_index,
 )
-from .rules import RULE_FIELDS, ImportReport, rule_clean, rules_import
+from .rules import RULE_FIELDS, ImportReport, forget_streaks, rule_clean, rules_import
 
 MAX_TEXT = 2000
 MAX_EXEMPTION_MONTHS = 12
@@ -322,6 +322,8 @@ def exemption_decide(
     _check_version(exemption, expected_version, "该申请已被他人处理，请刷新页面后重试。")
     if exemption.status != ExemptionStatus.REQUESTED:
         raise ValidationError(f"该申请已{exemption.get_status_display()}。")
+    if approve and not exemption.rule.exemptable:
+        raise ValidationError({"approve": "该规则已设为不接受正当理由，不能批准；请驳回或先修改规则。"})
     note = _text(note, "note", "审批意见", required=not approve)[:500]
     exemption.status = ExemptionStatus.APPROVED if approve else ExemptionStatus.REJECTED
     exemption.decided_by, exemption.decided_at, exemption.decision_note = actor, timezone.now(), note
@@ -381,6 +383,7 @@ def rule_save(*, actor, data: dict, rule: Rule | None = None, expected_version: 
     }
     if rule.code != values["code"]:
         changes["code"] = [rule.code, values["code"]]
+    forget_streaks(rule, fields)
     for name, value in fields.items():
         setattr(rule, name, value)
     rule.code = values["code"]
