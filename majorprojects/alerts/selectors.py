@@ -84,17 +84,26 @@ def project_lights(project_ids, year: int, month: int) -> dict[int, str]:
     return out
 
 
+def _with_packages(project_ids) -> QuerySet:
+    """The projects and the packages they belong to: a package (never lit itself) shows the
+    worst light of its sub-projects."""
+    from majorprojects.projects.models import Project
+
+    return Project.objects.filter(Q(pk__in=project_ids) | Q(children__in=project_ids)).values("pk")
+
+
 def light_q(light: str, year: int, month: int, prefix: str = "") -> Q:
-    """A Q over Project (or via `prefix`) for the project list's light filter."""
+    """A Q over Project (or via `prefix`) for the project list's light filter; a package counts
+    with the worst light of its sub-projects."""
     lit = lighting(Warning.objects.filter(year=year, month=month, project__isnull=False))
-    red = lit.filter(light=Light.RED).values("project_id")
+    red = _with_packages(lit.filter(light=Light.RED).values("project_id"))
     if light == Light.RED:
         return Q(**{f"{prefix}pk__in": red})
     if light == Light.YELLOW:
-        yellow = lit.filter(light=Light.YELLOW).values("project_id")
+        yellow = _with_packages(lit.filter(light=Light.YELLOW).values("project_id"))
         return Q(**{f"{prefix}pk__in": yellow}) & ~Q(**{f"{prefix}pk__in": red})
     if light == GREEN:
-        return ~Q(**{f"{prefix}pk__in": lit.values("project_id")})
+        return ~Q(**{f"{prefix}pk__in": _with_packages(lit.values("project_id"))})
     raise ValueError(f"unknown light {light!r}")
 
 

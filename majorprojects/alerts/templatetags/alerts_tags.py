@@ -6,7 +6,9 @@ from decimal import Decimal
 from django import template
 
 from majorprojects.alerts import selectors
+from majorprojects.alerts.engine import light_rank
 from majorprojects.alerts.models import GREEN, Light, Status, Warning
+from majorprojects.projects.models import Project
 
 register = template.Library()
 
@@ -56,14 +58,23 @@ def project_list_lights(page) -> str:
     if period is None or not ids:
         return ""
     year, month = period
-    lights = selectors.project_lights(ids, year, month)
+    # A package is never lit itself: it shows the worst light of its sub-projects.
+    children: dict[int, list[int]] = {}
+    packages = [p.pk for p in page.object_list if p.is_package]
+    if packages:
+        for pk, parent in Project.objects.filter(parent_id__in=packages).values_list("pk", "parent_id"):
+            children.setdefault(parent, []).append(pk)
+    every = ids + [pk for kids in children.values() for pk in kids]
+    lights = selectors.project_lights(every, year, month)
     names: dict[int, list[str]] = {}
-    rows = selectors.lighting(Warning.objects.filter(project_id__in=ids, year=year, month=month)).order_by(
+    rows = selectors.lighting(Warning.objects.filter(project_id__in=every, year=year, month=month)).order_by(
         "rule__sort_order", "rule__code"
     )
     for pk, name in rows.values_list("project_id", "rule__name"):
         names.setdefault(pk, []).append(name)
     for p in page.object_list:
-        p.alert_light = lights.get(p.pk, GREEN)
-        p.alert_rules = "、".join(names.get(p.pk, []))
+        own = [p.pk, *children.get(p.pk, [])]
+        found = [lights[pk] for pk in own if pk in lights]
+        p.alert_light = max(found, key=light_rank) if found else GREEN
+        p.alert_rules = "、".join(dict.fromkeys(n for pk in own for n in names.get(pk, [])))
     return f"{year}年{month}月"

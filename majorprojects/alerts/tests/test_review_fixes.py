@@ -135,3 +135,28 @@ def test_a_rule_outside_its_years_stops_lighting_the_month(lit):  # noqa: F811
     rule.save()
     scan(2026, 5, today=AFTER)
     assert not Warning.objects.filter(rule=rule, status=Status.ISSUED).exists()
+
+
+def test_a_package_shows_the_worst_light_of_its_sub_projects(fake, rule_factory, projects, city):
+    from types import SimpleNamespace
+
+    from majorprojects.alerts.selectors import light_q
+    from majorprojects.alerts.templatetags.alerts_tags import project_list_lights
+    from majorprojects.factories import ProjectFactory
+    from majorprojects.projects.models import Project
+
+    package = ProjectFactory(name="打包项目", region=city["linchuan"], is_package=True)
+    child = ProjectFactory(name="子项目", region=city["linchuan"], parent=package)
+    rule_factory()
+    fake.set(2026, 5, {child.pk: 4})  # red
+    services.scan_record(scan(2026, 5, today=AFTER))
+    red = set(Project.objects.filter(light_q("red", 2026, 5)).values_list("pk", flat=True))
+    assert {package.pk, child.pk} <= red
+    green = set(Project.objects.filter(light_q("green", 2026, 5)).values_list("pk", flat=True))
+    assert package.pk not in green and projects["a"].pk in green
+    page = SimpleNamespace(
+        object_list=[Project.objects.get(pk=package.pk), Project.objects.get(pk=projects["a"].pk)]
+    )
+    assert project_list_lights(page) == "2026年5月"
+    assert [p.alert_light for p in page.object_list] == ["red", "green"]
+    assert page.object_list[0].alert_rules
