@@ -81,6 +81,12 @@ def _rule_out(rule: Rule) -> dict:
     return {"id": rule.pk, "version": rule.version, **rule_to_dict(rule)}
 
 
+def _warning(request: HttpRequest, warning_id: int):
+    """The warning if the caller may read it (404 outside scope)."""
+    _require_reader(request)
+    return get_warning(request.auth, warning_id)
+
+
 def _detail(request: HttpRequest, warning_id: int) -> dict:
     warning = get_warning(request.auth, warning_id)
     row = selectors.warning_row(warning)
@@ -255,8 +261,7 @@ def warning_detail(request: HttpRequest, warning_id: int):
     "/warnings/{int:warning_id}/notify", response={200: WarningDetail, **CHANGE_ERRORS}, summary="下发通知"
 )
 def warning_notify(request: HttpRequest, warning_id: int, payload: NotifyIn):
-    _require_reader(request)
-    warning = get_warning(request.auth, warning_id)
+    warning = _warning(request, warning_id)
     services.warning_notify(
         actor=request.auth, warning=warning, note=payload.note, expected_version=payload.version
     )
@@ -269,8 +274,7 @@ def warning_notify(request: HttpRequest, warning_id: int, payload: NotifyIn):
     summary="填报整改措施和时限",
 )
 def warning_plan(request: HttpRequest, warning_id: int, payload: PlanIn):
-    _require_reader(request)
-    warning = get_warning(request.auth, warning_id)
+    warning = _warning(request, warning_id)
     services.warning_plan(
         actor=request.auth,
         warning=warning,
@@ -287,8 +291,7 @@ def warning_plan(request: HttpRequest, warning_id: int, payload: PlanIn):
     summary="报送整改完成",
 )
 def warning_rectified(request: HttpRequest, warning_id: int, payload: RectifiedIn):
-    _require_reader(request)
-    warning = get_warning(request.auth, warning_id)
+    warning = _warning(request, warning_id)
     services.warning_mark_rectified(
         actor=request.auth,
         warning=warning,
@@ -304,8 +307,7 @@ def warning_rectified(request: HttpRequest, warning_id: int, payload: RectifiedI
     summary="核验销号（市级）",
 )
 def warning_strike_off(request: HttpRequest, warning_id: int, payload: NoteIn):
-    _require_reader(request)
-    warning = get_warning(request.auth, warning_id)
+    warning = _warning(request, warning_id)
     services.warning_strike_off(
         actor=request.auth, warning=warning, note=payload.note, expected_version=payload.version
     )
@@ -318,8 +320,7 @@ def warning_strike_off(request: HttpRequest, warning_id: int, payload: NoteIn):
     summary="退回整改（市级）",
 )
 def warning_reopen(request: HttpRequest, warning_id: int, payload: ReasonIn):
-    _require_reader(request)
-    warning = get_warning(request.auth, warning_id)
+    warning = _warning(request, warning_id)
     services.warning_reopen(
         actor=request.auth, warning=warning, reason=payload.reason, expected_version=payload.version
     )
@@ -332,8 +333,7 @@ def warning_reopen(request: HttpRequest, warning_id: int, payload: ReasonIn):
     summary="申请正当理由",
 )
 def warning_exemption(request: HttpRequest, warning_id: int, payload: ExemptionIn):
-    _require_reader(request)
-    warning = get_warning(request.auth, warning_id)
+    warning = _warning(request, warning_id)
     until = _period(payload.until, "until") if payload.until else None
     services.exemption_request(
         actor=request.auth,

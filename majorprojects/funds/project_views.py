@@ -35,52 +35,37 @@ def _project(request: HttpRequest, pk: int):
     return get_project(request.user, pk)
 
 
-def _allocation(request: HttpRequest, pk: int) -> Allocation:
+def _scoped(request: HttpRequest, model, pk: int, project_path: str, related: tuple, message: str):
+    """A funds row whose project (reached by `project_path`) the user may read, else Http404."""
     require_reader(request)
-    allocation = (
-        Allocation.objects.filter(project__in=visible_projects(request.user).values("pk"), pk=pk)
-        .select_related("programme", "project")
+    row = (
+        model.objects.filter(**{f"{project_path}__in": visible_projects(request.user).values("pk")}, pk=pk)
+        .select_related(*related)
         .first()
     )
-    if allocation is None:
-        raise Http404("资金下达记录不存在或无权访问。")
-    return allocation
+    if row is None:
+        raise Http404(message)
+    return row
+
+
+def _allocation(request: HttpRequest, pk: int) -> Allocation:
+    return _scoped(
+        request, Allocation, pk, "project", ("programme", "project"), "资金下达记录不存在或无权访问。"
+    )
 
 
 def _movement(request: HttpRequest, pk: int) -> Movement:
-    require_reader(request)
-    movement = (
-        Movement.objects.filter(allocation__project__in=visible_projects(request.user).values("pk"), pk=pk)
-        .select_related("allocation")
-        .first()
+    return _scoped(
+        request, Movement, pk, "allocation__project", ("allocation",), "资金记录不存在或无权访问。"
     )
-    if movement is None:
-        raise Http404("资金记录不存在或无权访问。")
-    return movement
 
 
 def _loan(request: HttpRequest, pk: int) -> Loan:
-    require_reader(request)
-    loan = (
-        Loan.objects.filter(project__in=visible_projects(request.user).values("pk"), pk=pk)
-        .select_related("project", "programme")
-        .first()
-    )
-    if loan is None:
-        raise Http404("贷款记录不存在或无权访问。")
-    return loan
+    return _scoped(request, Loan, pk, "project", ("project", "programme"), "贷款记录不存在或无权访问。")
 
 
 def _release(request: HttpRequest, pk: int) -> LoanRelease:
-    require_reader(request)
-    release = (
-        LoanRelease.objects.filter(loan__project__in=visible_projects(request.user).values("pk"), pk=pk)
-        .select_related("loan")
-        .first()
-    )
-    if release is None:
-        raise Http404("投放记录不存在或无权访问。")
-    return release
+    return _scoped(request, LoanRelease, pk, "loan__project", ("loan",), "投放记录不存在或无权访问。")
 
 
 def _project_url(project_id: int, anchor: str = "") -> str:

@@ -108,6 +108,14 @@ def _once(problem: Problem, key: str, change: Callable[[], object]) -> None:
             Problem.objects.filter(pk=problem.pk).update(last_key=key)
 
 
+def _step(request: HttpRequest, problem_id: int, key: str, change: Callable[[Problem], object]) -> Problem:
+    """One workflow step on a problem in the caller's scope, applied once per idempotency key;
+    answers with the problem as it then stands."""
+    problem = _problem(request, problem_id)
+    _once(problem, key, lambda: change(problem))
+    return _respond(request, problem.pk)
+
+
 def _respond(request: HttpRequest, problem_id: int) -> Problem:
     """The problem with everything ProblemDetail shows (after the change, re-read in scope)."""
     problem = get_problem(request.auth, problem_id)
@@ -212,11 +220,11 @@ def problem_raise(request: HttpRequest, payload: RaiseIn, idempotency_key: str =
 def problem_accept(
     request: HttpRequest, problem_id: int, payload: AcceptIn, idempotency_key: str = IDEMPOTENCY_KEY
 ):
-    problem = _problem(request, problem_id)
-    _once(
-        problem,
+    return _step(
+        request,
+        problem_id,
         idempotency_key,
-        lambda: services.problem_accept(
+        lambda problem: services.problem_accept(
             actor=request.auth,
             problem=problem,
             note=payload.note,
@@ -224,7 +232,6 @@ def problem_accept(
             expected_version=payload.version,
         ),
     )
-    return _respond(request, problem.pk)
 
 
 @router.post(
@@ -329,13 +336,12 @@ def problem_assign(
 def problem_progress(
     request: HttpRequest, problem_id: int, payload: ProgressIn, idempotency_key: str = IDEMPOTENCY_KEY
 ):
-    problem = _problem(request, problem_id)
-    _once(
-        problem,
+    return _step(
+        request,
+        problem_id,
         idempotency_key,
-        lambda: services.problem_progress(actor=request.auth, problem=problem, text=payload.text),
+        lambda problem: services.problem_progress(actor=request.auth, problem=problem, text=payload.text),
     )
-    return _respond(request, problem.pk)
 
 
 @router.post(
@@ -346,15 +352,14 @@ def problem_progress(
 def extension_request(
     request: HttpRequest, problem_id: int, payload: ExtensionIn, idempotency_key: str = IDEMPOTENCY_KEY
 ):
-    problem = _problem(request, problem_id)
-    _once(
-        problem,
+    return _step(
+        request,
+        problem_id,
         idempotency_key,
-        lambda: services.problem_extension_request(
+        lambda problem: services.problem_extension_request(
             actor=request.auth, problem=problem, until=payload.until, reason=payload.reason
         ),
     )
-    return _respond(request, problem.pk)
 
 
 @router.post(
@@ -389,18 +394,17 @@ def extension_decide(
 def problem_resolve(
     request: HttpRequest, problem_id: int, payload: ResolveIn, idempotency_key: str = IDEMPOTENCY_KEY
 ):
-    problem = _problem(request, problem_id)
-    _once(
-        problem,
+    return _step(
+        request,
+        problem_id,
         idempotency_key,
-        lambda: services.problem_resolve(
+        lambda problem: services.problem_resolve(
             actor=request.auth,
             problem=problem,
             resolution=payload.resolution,
             expected_version=payload.version,
         ),
     )
-    return _respond(request, problem.pk)
 
 
 # --- Closure and escalation -----------------------------------------------------------------
@@ -414,11 +418,11 @@ def problem_resolve(
 def problem_confirm(
     request: HttpRequest, problem_id: int, payload: ConfirmIn, idempotency_key: str = IDEMPOTENCY_KEY
 ):
-    problem = _problem(request, problem_id)
-    _once(
-        problem,
+    return _step(
+        request,
+        problem_id,
         idempotency_key,
-        lambda: services.problem_confirm(
+        lambda problem: services.problem_confirm(
             actor=request.auth,
             problem=problem,
             satisfied=payload.satisfied,
@@ -426,7 +430,6 @@ def problem_confirm(
             expected_version=payload.version,
         ),
     )
-    return _respond(request, problem.pk)
 
 
 @router.post(
@@ -437,11 +440,11 @@ def problem_confirm(
 def problem_reopen(
     request: HttpRequest, problem_id: int, payload: ReasonIn, idempotency_key: str = IDEMPOTENCY_KEY
 ):
-    problem = _problem(request, problem_id)
-    _once(
-        problem,
+    return _step(
+        request,
+        problem_id,
         idempotency_key,
-        lambda: services.problem_confirm(
+        lambda problem: services.problem_confirm(
             actor=request.auth,
             problem=problem,
             satisfied=False,
@@ -449,7 +452,6 @@ def problem_reopen(
             expected_version=payload.version,
         ),
     )
-    return _respond(request, problem.pk)
 
 
 @router.post(
@@ -460,15 +462,14 @@ def problem_reopen(
 def problem_close(
     request: HttpRequest, problem_id: int, payload: ReasonIn, idempotency_key: str = IDEMPOTENCY_KEY
 ):
-    problem = _problem(request, problem_id)
-    _once(
-        problem,
+    return _step(
+        request,
+        problem_id,
         idempotency_key,
-        lambda: services.problem_close(
+        lambda problem: services.problem_close(
             actor=request.auth, problem=problem, reason=payload.reason, expected_version=payload.version
         ),
     )
-    return _respond(request, problem.pk)
 
 
 @router.post(

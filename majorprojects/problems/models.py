@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 
 from majorprojects.organisation.models import UnitKind
+from majorprojects.projects.models import StoredFile
 
 
 class Category(models.Model):
@@ -389,25 +390,9 @@ def attachment_path(instance, filename):
     return f"problems/{instance.problem_id}/{instance.sha256[:2]}/{instance.sha256}{instance.extension}"
 
 
-class ProblemAttachment(models.Model):
-    """Stored under MEDIA_ROOT (outside the web root); served by a scoped view only."""
-
+class ProblemAttachment(StoredFile):
     problem = models.ForeignKey(Problem, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(upload_to=attachment_path, max_length=300)
-    original_name = models.CharField("文件名", max_length=200)
-    extension = models.CharField(max_length=10)
-    content_type = models.CharField(max_length=100)
-    size = models.PositiveIntegerField("大小（字节）")
-    sha256 = models.CharField(max_length=64)
-    description = models.CharField("说明", max_length=200, blank=True)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
 
-    class Meta:
+    class Meta(StoredFile.Meta):
         verbose_name = "问题附件"
-        ordering = ["-uploaded_at"]
-
-    def __str__(self):
-        return self.original_name

@@ -317,12 +317,11 @@ def attachment_path(instance, filename):
     return f"attachments/{instance.project_id}/{instance.sha256[:2]}/{instance.sha256}{instance.extension}"
 
 
-class Attachment(models.Model):
-    """Stored under MEDIA_ROOT (outside the web root); served by a scoped view only."""
+class StoredFile(models.Model):
+    """What every uploaded file keeps (checked by projects.services.check_attachment). Stored under
+    MEDIA_ROOT (outside the web root); served by a scoped view only. Subclasses add the owner and
+    `file = models.FileField(upload_to=<their path>, max_length=300)`."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="attachments")
-    kind = models.CharField("类型", max_length=20, choices=AttachmentKind.choices)
-    file = models.FileField(upload_to=attachment_path, max_length=300)
     original_name = models.CharField("文件名", max_length=200)
     extension = models.CharField(max_length=10)
     content_type = models.CharField(max_length=100)
@@ -335,11 +334,20 @@ class Attachment(models.Model):
     uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
 
     class Meta:
-        verbose_name = "附件"
+        abstract = True
         ordering = ["-uploaded_at"]
 
     def __str__(self):
         return self.original_name
+
+
+class Attachment(StoredFile):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="attachments")
+    kind = models.CharField("类型", max_length=20, choices=AttachmentKind.choices)
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+
+    class Meta(StoredFile.Meta):
+        verbose_name = "附件"
 
 
 class ImportBatch(models.Model):
